@@ -1,8 +1,9 @@
 """Generate everything derived from protos/: Python stubs (with .pyi) in drift_monitoring/v1.
 
-Usage: python scripts/gen_protos.py [--check]
+Usage: python scripts/gen_protos.py [--check] [--descriptor-set FILE]
 
---check regenerates into a temporary directory and exits 1 listing the files that differ, so a test
+--descriptor-set writes a FileDescriptorSet with imports and source info (for `buf lint`, and for
+Envoy's gRPC-JSON transcoder). --check regenerates into a temporary directory and exits 1 listing the files that differ, so a test
 (and CI) fails when someone edits a .proto without regenerating. Versions of grpcio-tools and
 mypy-protobuf are pinned in requirements-dev.txt, which makes the output reproducible.
 """
@@ -63,6 +64,11 @@ def generate(out: Path) -> None:
     (out / PACKAGE_DIR / "__init__.py").write_text(INIT_TEXT)
 
 
+def descriptor_set(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    protoc([f"--descriptor_set_out={path}", "--include_imports", "--include_source_info", *proto_files()])
+
+
 def generated_files(base: Path) -> set[str]:
     return {str(p.relative_to(base)) for p in (base / PACKAGE_DIR).iterdir() if p.is_file()}
 
@@ -87,7 +93,11 @@ def check() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="fail if committed code differs from a fresh run")
-    if parser.parse_args().check:
+    parser.add_argument("--descriptor-set", type=Path, help="also write a FileDescriptorSet to this file")
+    args = parser.parse_args()
+    if args.descriptor_set:
+        descriptor_set(args.descriptor_set)
+    if args.check:
         return check()
     target = ROOT / PACKAGE_DIR
     for stale in target.glob("*_pb2*.py*"):

@@ -1,0 +1,1 @@
+"""Development sandbox: personas, secrets and seed data. Never used in production."""

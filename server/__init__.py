@@ -1,0 +1,1 @@
+"""Drift Monitoring server: grpc.aio services over MongoEngine."""

@@ -1,0 +1,95 @@
+"""Assemble and run the gRPC server: services, health, reflection, graceful shutdown.
+
+Shutdown (SIGTERM or SIGINT): health turns NOT_SERVING so Envoy stops routing here, watch streams
+end with UNAVAILABLE (clients resume elsewhere from their last token), in-flight calls get up to
+DRIFT_MONITOR_GRACE_SECONDS to finish, then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
+from server.db import Database
+from server.events import EventLog
+from server.services.common import Deps
+from server.services.drifts import DriftService
+from server.services.experiments import ExperimentService
+from server.services.users import UserService
+from server.settings import Settings
+
+log = logging.getLogger("server")
+
+SERVICE_NAMES = (
+    experiment_pb2.DESCRIPTOR.services_by_name["ExperimentService"].full_name,
+    drift_pb2.DESCRIPTOR.services_by_name["DriftService"].full_name,
+    user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
+)
+# Keep idle streams alive through proxies and detect dead peers.
+SERVER_OPTIONS = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
+
+
+@dataclass
+class App:
+    server: grpc.aio.Server
+    port: int
+    deps: Deps
+    health: health.aio.HealthServicer
+
+    async def stop(self) -> None:
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.deps.events.close_watchers()
+        await self.server.stop(self.deps.settings.grace_seconds)
+        await self.deps.events.stop()
+        await asyncio.to_thread(self.deps.db.close)
+
+
+async def create_server(settings: Settings) -> App:
+    """Connect to the database and start serving on settings.listen (port 0 picks a free port)."""
+    db = Database(settings.mongodb_uri, settings.db_threads)
+    await asyncio.to_thread(db.connect)
+    events = EventLog(db, settings.event_poll_seconds)
+    await events.start()
+    deps = Deps(settings=settings, db=db, events=events)
+
+    server = grpc.aio.server(options=SERVER_OPTIONS)
+    experiment_pb2_grpc.add_ExperimentServiceServicer_to_server(ExperimentService(deps), server)
+    drift_pb2_grpc.add_DriftServiceServicer_to_server(DriftService(deps), server)
+    user_pb2_grpc.add_UserServiceServicer_to_server(UserService(deps), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(settings.listen)
+    await server.start()
+    for name in ("", *SERVICE_NAMES):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return App(server, port, deps, health_servicer)
+
+
+async def serve(settings: Settings) -> None:
+    app = await create_server(settings)
+    host = settings.listen.rsplit(":", 1)[0]
+    log.info("drift-monitoring server listening on %s:%d", host, app.port)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        await stopping.wait()
+        log.info("shutting down: draining for up to %.0f s", settings.grace_seconds)
+    finally:
+        await app.stop()
+    log.info("stopped")

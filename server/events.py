@@ -1,0 +1,220 @@
+"""The event log behind WatchDrifts, and this process's fan-out of it to watchers.
+
+Every change appends an event whose `seq` is one more than the highest stored seq, under a unique
+index. A writer can only take seq N+1 after it has seen N stored, so the log has no gaps and a
+reader that has everything up to N and asks for `seq > N` never skips an event, whichever process
+wrote it. There are no transactions on FerretDB v1, so the data write and its event are two writes;
+a striped lock per drift keeps one drift's events in the order of its writes within a process.
+
+Fan-out: one tailer per process reads new events (woken at once by local writes, by polling for
+writes of other processes) and offers them to each watcher's bounded queue. A watcher whose queue
+overflows is not waited for: it is flagged and catches up from the database on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import zlib
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from server.db import Database, now
+from server.models import Event
+
+log = logging.getLogger(__name__)
+
+CREATED, UPDATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT = "CREATED", "UPDATED", "DELETED", "EXPERIMENT_DELETED", "HEARTBEAT"
+READ_BATCH = 500
+QUEUE_SIZE = 1024
+LOCK_STRIPES = 64
+
+
+class PositionError(Exception):
+    """A resume position the log cannot continue from."""
+
+
+class ShuttingDown(Exception):
+    """The server is stopping; watchers should resume elsewhere from their last token."""
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    seq: int
+    type: str
+    experiment: ObjectId | None = None
+    drift: Mapping[str, Any] = field(default_factory=dict)
+    time: datetime | None = None
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> LogEvent:
+        return cls(doc["seq"], doc["type"], doc["experiment"], doc.get("drift") or {}, doc["time"])
+
+
+class _Subscription:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[LogEvent] = asyncio.Queue(QUEUE_SIZE)
+        self.overflowed = False
+        self.closed = False
+
+    def offer(self, event: LogEvent) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True  # the watcher re-reads from the database; nobody waits for it
+
+    def rearm(self) -> None:
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.overflowed = False
+
+    def close(self) -> None:
+        self.rearm()
+        self.closed = True
+        self.queue.put_nowait(LogEvent(0, HEARTBEAT))  # wakes a watcher blocked on get()
+
+
+class EventLog:
+    def __init__(self, db: Database, poll_seconds: float) -> None:
+        self._db = db
+        self._poll = poll_seconds
+        self._collection = Event._get_collection
+        self._seq_lock = threading.Lock()
+        self._last_seq = 0  # highest seq known to exist; guarded by _seq_lock
+        self._stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
+        self._subscribers: dict[ObjectId, set[_Subscription]] = {}
+        self._position = 0  # highest seq offered to subscribers
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tailer: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._position = self._last_seq = await self._db.run(self.head)
+        self._tailer = asyncio.create_task(self._tail(), name="event-log-tailer")
+
+    def close_watchers(self) -> None:
+        """Ends every watch stream with ShuttingDown (the first step of a graceful stop)."""
+        self._closing = True
+        for subscriptions in self._subscribers.values():
+            for subscription in subscriptions:
+                subscription.close()
+
+    async def stop(self) -> None:
+        if self._tailer is not None:
+            self._tailer.cancel()
+            await asyncio.gather(self._tailer, return_exceptions=True)
+
+    # -- writing (blocking; called from the database pool) -------------------------------------------
+
+    @contextmanager
+    def drift_lock(self, drift_id: ObjectId) -> Iterator[None]:
+        with self._stripes[zlib.crc32(drift_id.binary) % LOCK_STRIPES]:
+            yield
+
+    def append(self, experiment: ObjectId, type_: str, drift: Mapping[str, Any]) -> int:
+        doc = {"experiment": experiment, "type": type_, "drift": dict(drift), "time": now()}
+        with self._seq_lock:
+            seq = self._last_seq + 1
+            while True:
+                try:
+                    self._collection().insert_one({**doc, "seq": seq})
+                    break
+                except DuplicateKeyError:  # another process took it: continue after the real head
+                    seq = self.head() + 1
+            self._last_seq = seq
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+        return seq
+
+    def head(self) -> int:
+        last = self._collection().find_one({}, {"seq": 1}, sort=[("seq", DESCENDING)])
+        return int(last["seq"]) if last else 0
+
+    def _read_after(self, seq: int, experiment: ObjectId | None, limit: int) -> list[LogEvent]:
+        query: dict[str, Any] = {"seq": {"$gt": seq}}
+        if experiment is not None:
+            query["experiment"] = experiment
+        cursor = self._collection().find(query).sort("seq", ASCENDING).limit(limit)
+        return [LogEvent.from_doc(doc) for doc in cursor]
+
+    # -- fan-out ----------------------------------------------------------------------------------
+
+    async def _tail(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                if not self._subscribers:
+                    self._position = max(self._position, await self._db.run(self.head))
+                    continue
+                batch = await self._db.run(self._read_after, self._position, None, READ_BATCH)
+            except PyMongoError as exc:
+                log.warning("event log tail failed, retrying: %s", exc)
+                await asyncio.sleep(self._poll)
+                continue
+            for event in batch:
+                for subscription in self._subscribers.get(event.experiment, ()):
+                    subscription.offer(event)
+                self._position = event.seq
+            if len(batch) == READ_BATCH:
+                self._wake.set()
+
+    async def watch(self, experiment: ObjectId, after: int | None, heartbeat: float) -> AsyncIterator[LogEvent]:
+        """Events of one experiment with seq > after (or from now), then live; heartbeats when idle."""
+        if self._closing:
+            raise ShuttingDown
+        subscription = _Subscription()
+        self._subscribers.setdefault(experiment, set()).add(subscription)
+        try:
+            head = await self._db.run(self.head)
+            if after is None:
+                after = head
+            elif after > head:
+                raise PositionError("resume_token is ahead of the event log; start again without it")
+            last = after
+            while True:
+                subscription.rearm()
+                while True:  # catch up from the database
+                    if subscription.closed:
+                        raise ShuttingDown
+                    batch = await self._db.run(self._read_after, last, experiment, READ_BATCH)
+                    for event in batch:
+                        yield event
+                        last = event.seq
+                    if len(batch) < READ_BATCH:
+                        break
+                while not subscription.overflowed:  # live
+                    try:
+                        event = await asyncio.wait_for(subscription.queue.get(), timeout=heartbeat)
+                    except TimeoutError:
+                        if subscription.queue.empty() and not subscription.overflowed:
+                            # Everything up to the tailer's position has been offered to us and taken.
+                            last = max(last, self._position)
+                            yield LogEvent(last, HEARTBEAT, experiment, time=now())
+                        continue
+                    if subscription.closed:
+                        raise ShuttingDown
+                    if event.seq > last:
+                        yield event
+                        last = event.seq
+        finally:
+            subscribers = self._subscribers.get(experiment)
+            if subscribers is not None:
+                subscribers.discard(subscription)
+                if not subscribers:
+                    del self._subscribers[experiment]

@@ -1,0 +1,102 @@
+"""Who is calling: identity comes only from Envoy, as verified JWT claims plus a shared secret.
+
+Header contract (Envoy sets these and strips any client-sent copies):
+  x-dm-proxy-secret  the shared secret; without it nothing else is trusted and the call is refused
+  x-jwt-payload      base64url JSON payload of the verified token (absent for anonymous callers)
+  authorization      the bearer token itself, kept for UserInfo look-ups
+A user is (issuer, subject); User.id is derived from both so grants can name users before they register.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from server.errors import unauthenticated
+from server.settings import Settings
+
+PROXY_SECRET_HEADER = "x-dm-proxy-secret"
+PAYLOAD_HEADER = "x-jwt-payload"
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str | None = None
+    issuer: str = ""
+    subject: str = ""
+    name: str = ""
+    email: str = ""
+    entitlements: frozenset[str] = frozenset()
+    admin: bool = False
+
+    @property
+    def anonymous(self) -> bool:
+        return self.user_id is None
+
+    @property
+    def entities(self) -> frozenset[str]:
+        """What grants may name to reach this caller: the user id and every entitlement."""
+        return self.entitlements | {self.user_id} if self.user_id else frozenset()
+
+
+ANONYMOUS = Caller()
+
+
+def user_id_for(issuer: str, subject: str) -> str:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"{issuer}#{subject}").hex
+
+
+def caller_from_metadata(metadata: Iterable[tuple[str, str | bytes]], settings: Settings) -> Caller:
+    headers = {key: value for key, value in metadata if isinstance(value, str)}
+    secret = headers.get(PROXY_SECRET_HEADER, "")
+    if not hmac.compare_digest(secret.encode(), settings.proxy_secret.encode()):
+        raise unauthenticated("requests must come through the Drift Monitoring gateway")
+    payload = headers.get(PAYLOAD_HEADER)
+    if not payload:
+        return ANONYMOUS
+    claims = _decode_payload(payload)
+    issuer, subject = claims.get("iss"), claims.get("sub")
+    if not isinstance(issuer, str) or not isinstance(subject, str) or not issuer or not subject:
+        raise unauthenticated("the token has no issuer or subject")
+    entitlements = frozenset(_entitlements(claims, settings.entitlements_claim))
+    return Caller(
+        user_id=user_id_for(issuer, subject),
+        issuer=issuer,
+        subject=subject,
+        name=_text(claims.get("name")),
+        email=_text(claims.get("email")),
+        entitlements=entitlements,
+        admin=not entitlements.isdisjoint(settings.admin_entitlements),
+    )
+
+
+def _decode_payload(payload: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        claims = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise unauthenticated("the verified token payload could not be decoded") from None
+    if not isinstance(claims, dict):
+        raise unauthenticated("the verified token payload is not an object")
+    return claims
+
+
+def _entitlements(claims: dict[str, Any], path: str) -> list[str]:
+    value: Any = claims
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,103 @@
+"""List pages: order_by parsing, page sizes and keyset (cursor) pagination.
+
+A page token records the sort value and _id of the last item returned, signed and bound to the
+request's scope, filter and order_by. The next page asks for items strictly after that key, so
+inserts while paging never cause duplicates or skip items that existed when paging started, and
+deep pages cost the same as the first (an index seek, not a skip).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.collection import Collection
+
+from server.errors import invalid
+from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
+
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Ordering:
+    field: str
+    descending: bool
+
+    @property
+    def sort(self) -> list[tuple[str, int]]:
+        direction = -1 if self.descending else 1
+        return [(self.field, direction), ("_id", direction)]
+
+
+def parse_order_by(text: str, allowed: Sequence[str], default: Ordering) -> Ordering:
+    parts = text.split()
+    if not parts:
+        return default
+    if len(parts) > 2 or parts[0] not in allowed or (len(parts) == 2 and parts[1].lower() not in ("asc", "desc")):
+        raise invalid("order_by", f"use one of {', '.join(allowed)}, optionally followed by ' desc' or ' asc'")
+    return Ordering(parts[0], len(parts) == 2 and parts[1].lower() == "desc")
+
+
+def page_size(requested: int, default: int) -> int:
+    if requested < 0:
+        raise invalid("page_size", "must not be negative")
+    return min(requested or default, MAX_PAGE_SIZE)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One list call, fully validated; fetch() is blocking and runs in the database pool."""
+
+    collection: Collection[Any]
+    query: dict[str, Any]
+    ordering: Ordering
+    size: int
+    secret: bytes
+    binding: str
+    after: tuple[Any, Any] | None
+    to_id: Callable[[str], Any]
+
+    def fetch(self) -> tuple[list[Mapping[str, Any]], str]:
+        query = self.query
+        if self.after is not None:
+            value, last_id = self.after
+            beyond = "$lt" if self.ordering.descending else "$gt"
+            cursor = {"$or": [{self.ordering.field: {beyond: value}}, {self.ordering.field: value, "_id": {beyond: last_id}}]}
+            query = {"$and": [query, cursor]} if query else cursor
+        docs = list(self.collection.find(query).sort(self.ordering.sort).limit(self.size + 1))
+        if len(docs) <= self.size:
+            return docs, ""
+        docs = docs[: self.size]
+        last = docs[-1]
+        token = encode_page_token(
+            self.secret, {"b": self.binding, "v": last.get(self.ordering.field), "id": str(last["_id"])}
+        )
+        return docs, token
+
+
+def page_request(
+    collection: Collection[Any],
+    query: dict[str, Any],
+    *,
+    ordering: Ordering,
+    size: int,
+    token: str,
+    secret: bytes,
+    scope: str,
+    filter_text: str,
+    to_id: Callable[[str], Any],
+) -> PageRequest:
+    binding = hashlib.sha256(f"{scope}\0{filter_text}\0{ordering}".encode()).hexdigest()[:24]
+    after = None
+    if token:
+        try:
+            payload = decode_page_token(secret, token, expect={"b": binding})
+            after = (payload["v"], to_id(payload["id"]))
+        except PageTokenError as exc:
+            raise invalid("page_token", str(exc)) from None
+        except (KeyError, ValueError, TypeError):
+            raise invalid("page_token", "is malformed; start again without a page_token") from None
+    return PageRequest(collection, query, ordering, size, secret, binding, after, to_id)

@@ -1,0 +1,119 @@
+"""MongoEngine documents. Indexes are declared here and created at start-up (ensure_indexes).
+
+Stay inside what both MongoDB and FerretDB v1 support: no transactions, change streams, TTL or
+partial indexes. Every list query sorts on an indexed (experiment, field, _id) prefix.
+"""
+
+from __future__ import annotations
+
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    EmbeddedDocument,
+    EmbeddedDocumentListField,
+    IntField,
+    ListField,
+    ObjectIdField,
+    StringField,
+)
+
+# Sort keys ListDrifts accepts; each gets an (experiment, key, _id) index in both directions' reach.
+DRIFT_ORDER_FIELDS = ("create_time", "update_time", "start_time", "model", "status")
+EXPERIMENT_ORDER_FIELDS = ("name", "create_time", "update_time")
+USER_ORDER_FIELDS = ("create_time", "name", "email")
+
+
+class User(Document):
+    meta = {
+        "collection": "users",
+        "indexes": [*USER_ORDER_FIELDS],
+        "auto_create_index": False,
+    }
+    id = StringField(primary_key=True)  # identity.user_id_for(issuer, subject)
+    issuer = StringField(required=True)
+    subject = StringField(required=True)
+    name = StringField(default="")
+    email = StringField(default="")
+    entitlements = ListField(StringField())
+    create_time = DateTimeField(required=True)
+    update_time = DateTimeField(required=True)
+    terms_accept_time = DateTimeField(required=True)
+
+
+class Grant(EmbeddedDocument):
+    entity = StringField(required=True)
+    level = IntField(required=True)  # AccessLevel number: READ=1 < EDIT=2 < MANAGE=3
+
+
+class Experiment(Document):
+    meta = {
+        "collection": "experiments",
+        "indexes": [
+            {"fields": ["name"], "unique": True},
+            "public",
+            "owner",
+            "grants.entity",
+            "create_time",
+            "update_time",
+        ],
+        "auto_create_index": False,
+    }
+    name = StringField(required=True)
+    description = StringField(default="")
+    public = BooleanField(default=False)
+    grants = EmbeddedDocumentListField(Grant)
+    owner = StringField(required=True)
+    create_time = DateTimeField(required=True)
+    update_time = DateTimeField(required=True)
+
+
+class Drift(Document):
+    meta = {
+        "collection": "drifts",
+        "indexes": [
+            # Idempotency: a request_id is stored with every drift (server-made when the client sent none).
+            {"fields": ["experiment", "request_id"], "unique": True},
+            *({"fields": ["experiment", field, "_id"]} for field in DRIFT_ORDER_FIELDS),
+        ],
+        "auto_create_index": False,
+    }
+    experiment = ObjectIdField(required=True)
+    request_id = StringField(required=True)
+    model = StringField(required=True)
+    status = StringField(required=True)  # RUNNING | COMPLETED | FAILED
+    tags = ListField(StringField())
+    # {"detected": bool, "parameters": {...}, "features": [{...}]}; plain dicts so filters reach any path.
+    concept_drift = DictField(null=True)
+    data_drift = DictField(null=True)
+    result = DictField(null=True)
+    error_message = StringField(default="")
+    creator = StringField(required=True)
+    create_time = DateTimeField(required=True)
+    start_time = DateTimeField(required=True)
+    end_time = DateTimeField(null=True)
+    update_time = DateTimeField(required=True)
+
+
+class Event(Document):
+    """The event log behind WatchDrifts: seq is gap-free and strictly increasing (see events.py)."""
+
+    meta = {
+        "collection": "events",
+        "indexes": [{"fields": ["seq"], "unique": True}, {"fields": ["experiment", "seq"]}],
+        "auto_create_index": False,
+    }
+    seq = IntField(required=True)
+    experiment = ObjectIdField(required=True)
+    type = StringField(required=True)  # CREATED | UPDATED | DELETED | EXPERIMENT_DELETED
+    drift = DictField()  # snapshot of the drift document right after the change
+    time = DateTimeField(required=True)
+
+
+ALL_DOCUMENTS = (User, Experiment, Drift, Event)
+
+
+def ensure_indexes() -> None:
+    for document in ALL_DOCUMENTS:
+        document.ensure_indexes()

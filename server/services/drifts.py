@@ -1,0 +1,284 @@
+"""DriftService: record, read, update and watch the runs of an experiment."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from bson import ObjectId
+from google.protobuf import empty_pb2, timestamp_pb2
+from pymongo import ReturnDocument
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc
+from server import validation
+from server.convert import RESULT_FIELDS, STATUS_NAMES, drift_to_proto, result_from_proto
+from server.db import now
+from server.errors import invalid, not_found
+from server.events import CREATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError
+from server.filtering import FieldSpec
+from server.listing import Ordering, page_request, page_size, parse_order_by
+from server.models import DRIFT_ORDER_FIELDS, Drift
+from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
+from server.permissions import Level, require
+from server.services.common import Deps, compile_user_filter, object_id, streaming, unary
+from server.services.experiments import load as load_experiment
+
+FILTER_FIELDS = {
+    "model": FieldSpec("model", "string"),
+    "status": FieldSpec("status", "enum", tuple(STATUS_NAMES.values())),
+    "tags": FieldSpec("tags", "string_list"),
+    "creator": FieldSpec("creator", "string"),
+    "error_message": FieldSpec("error_message", "string"),
+    **{f"{name}.detected": FieldSpec(f"{name}.detected", "bool") for name in RESULT_FIELDS},
+    **{name: FieldSpec(name, "time") for name in ("create_time", "update_time", "start_time", "end_time")},
+}
+FILTER_PREFIXES = {f"{name}.parameters": f"{name}.parameters" for name in RESULT_FIELDS}
+MASK_PATHS = ("model", "status", "tags", *RESULT_FIELDS, "error_message", "start_time", "end_time")
+TERMINAL = {"COMPLETED", "FAILED"}
+DEFAULT_ORDER = Ordering("create_time", descending=True)
+DEFAULT_PAGE_SIZE = 100
+MAX_BATCH = 1000
+EVENT_TYPES = {
+    CREATED: drift_pb2.DRIFT_EVENT_TYPE_CREATED,
+    UPDATED: drift_pb2.DRIFT_EVENT_TYPE_UPDATED,
+    DELETED: drift_pb2.DRIFT_EVENT_TYPE_DELETED,
+    HEARTBEAT: drift_pb2.DRIFT_EVENT_TYPE_HEARTBEAT,
+}
+
+
+def _collection() -> Any:
+    return Drift._get_collection()
+
+
+def _time(field: str, value: timestamp_pb2.Timestamp) -> datetime:
+    moment = validation.timestamp(field, value).ToDatetime(tzinfo=UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _changes(prefix: str, drift: drift_pb2.Drift, paths: Sequence[str]) -> dict[str, Any]:
+    """Validated stored values for the given paths of a Drift message."""
+    out: dict[str, Any] = {}
+    size = sum(getattr(drift, name).parameters.ByteSize() for name in RESULT_FIELDS if name in paths)
+    if size > validation.MAX_PARAMETER_BYTES:
+        name = next(n for n in RESULT_FIELDS if n in paths and getattr(drift, n).parameters.ByteSize())
+        raise invalid(f"{prefix}.{name}.parameters", f"parameters of a drift total {size} bytes; the limit is {validation.MAX_PARAMETER_BYTES}")
+    for path in paths:
+        where = f"{prefix}.{path}"
+        if path == "model":
+            out[path] = validation.text(where, drift.model, low=1, high=validation.MAX_MODEL)
+        elif path == "status":
+            out[path] = validation.enum_value(where, drift.status, STATUS_NAMES)
+        elif path == "tags":
+            out[path] = validation.tags(where, drift.tags)
+        elif path in RESULT_FIELDS:
+            out[path] = result_from_proto(where, getattr(drift, path)) if drift.HasField(path) else None
+        elif path == "error_message":
+            out[path] = validation.text(where, drift.error_message, low=0, high=validation.MAX_ERROR_MESSAGE)
+        elif path in ("start_time", "end_time"):
+            out[path] = _time(where, getattr(drift, path)) if drift.HasField(path) else None
+    return out
+
+
+def new_drift_doc(prefix: str, drift: drift_pb2.Drift, experiment: ObjectId, creator: str, request_id: str) -> dict[str, Any]:
+    if len(request_id) > validation.MAX_REQUEST_ID:
+        raise invalid("request_id", f"must be at most {validation.MAX_REQUEST_ID} characters")
+    paths = ["model", "tags", *(n for n in RESULT_FIELDS if drift.HasField(n)), "error_message", "start_time", "end_time"]
+    if drift.status:
+        paths.append("status")
+    doc = _changes(prefix, drift, paths)
+    moment = now()
+    doc.setdefault("status", "RUNNING")
+    doc["start_time"] = doc["start_time"] or moment
+    if doc["end_time"] is None and doc["status"] in TERMINAL:
+        doc["end_time"] = moment
+    doc.update(
+        _id=ObjectId(), experiment=experiment, creator=creator, request_id=request_id or uuid.uuid4().hex,
+        create_time=moment, update_time=moment,
+    )
+    return doc
+
+
+class DriftService(drift_pb2_grpc.DriftServiceServicer):
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def _experiment(self, experiment_id: str, context: grpc.aio.ServicerContext, level: Level) -> ObjectId:
+        caller = self.deps.caller(context)
+        doc = await self.deps.db.run(load_experiment, object_id("experiment_id", experiment_id))
+        require(doc, caller, level)
+        return doc["_id"]  # type: ignore[index]
+
+    async def _writable(self, experiment_id: str, context: grpc.aio.ServicerContext) -> tuple[ObjectId, str]:
+        caller = await self.deps.writer(context)
+        return await self._experiment(experiment_id, context, Level.EDIT), caller.user_id or ""
+
+    # -- create ---------------------------------------------------------------------------------------
+
+    @unary
+    async def CreateDrift(self, request: drift_pb2.CreateDriftRequest, context: grpc.aio.ServicerContext) -> drift_pb2.Drift:
+        experiment, creator = await self._writable(request.experiment_id, context)
+        doc = new_drift_doc("drift", request.drift, experiment, creator, request.request_id)
+        return drift_to_proto(await self.deps.db.run(self._insert_one, doc))
+
+    def _insert_one(self, doc: dict[str, Any]) -> dict[str, Any]:
+        try:
+            _collection().insert_one(doc)
+        except DuplicateKeyError:  # a retry: answer with what the first request stored
+            return _collection().find_one({"experiment": doc["experiment"], "request_id": doc["request_id"]})
+        self.deps.events.append(doc["experiment"], CREATED, doc)
+        return doc
+
+    @unary
+    async def BatchCreateDrifts(self, request: drift_pb2.BatchCreateDriftsRequest, context: grpc.aio.ServicerContext) -> drift_pb2.BatchCreateDriftsResponse:
+        if not request.requests:
+            raise invalid("requests", "at least one request is required")
+        if len(request.requests) > MAX_BATCH:
+            raise invalid("requests", f"at most {MAX_BATCH} drifts per batch, got {len(request.requests)}")
+        experiment, creator = await self._writable(request.experiment_id, context)
+        docs = []
+        for index, item in enumerate(request.requests):
+            if item.experiment_id not in ("", request.experiment_id):
+                raise invalid(f"requests[{index}].experiment_id", "must be empty or equal to experiment_id")
+            docs.append(new_drift_doc(f"requests[{index}].drift", item.drift, experiment, creator, item.request_id))
+        stored = await self.deps.db.run(self._insert_many, docs)
+        return drift_pb2.BatchCreateDriftsResponse(drifts=[drift_to_proto(doc) for doc in stored])
+
+    def _insert_many(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        repeated: set[int] = set()
+        try:
+            _collection().insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != 11000 for error in errors):
+                raise
+            repeated = {error["index"] for error in errors}
+        out = []
+        for index, doc in enumerate(docs):
+            if index in repeated:
+                doc = _collection().find_one({"experiment": doc["experiment"], "request_id": doc["request_id"]})
+            else:
+                self.deps.events.append(doc["experiment"], CREATED, doc)
+            out.append(doc)
+        return out
+
+    # -- read -----------------------------------------------------------------------------------------
+
+    @unary
+    async def GetDrift(self, request: drift_pb2.GetDriftRequest, context: grpc.aio.ServicerContext) -> drift_pb2.Drift:
+        experiment = await self._experiment(request.experiment_id, context, Level.READ)
+        drift_id = object_id("drift_id", request.drift_id)
+        doc = await self.deps.db.run(_collection().find_one, {"_id": drift_id, "experiment": experiment})
+        if doc is None:
+            raise not_found("drift")
+        return drift_to_proto(doc)
+
+    @unary
+    async def ListDrifts(self, request: drift_pb2.ListDriftsRequest, context: grpc.aio.ServicerContext) -> drift_pb2.ListDriftsResponse:
+        experiment = await self._experiment(request.experiment_id, context, Level.READ)
+        condition = compile_user_filter(request.filter, FILTER_FIELDS, FILTER_PREFIXES)
+        query = {"experiment": experiment, **({"$and": [condition]} if condition else {})}
+        page = page_request(
+            _collection(),
+            query,
+            ordering=parse_order_by(request.order_by, DRIFT_ORDER_FIELDS, DEFAULT_ORDER),
+            size=page_size(request.page_size, DEFAULT_PAGE_SIZE),
+            token=request.page_token,
+            secret=self.deps.settings.token_secret,
+            scope=f"drifts/{experiment}",
+            filter_text=request.filter,
+            to_id=ObjectId,
+        )
+        docs, next_token = await self.deps.db.run(page.fetch)
+        return drift_pb2.ListDriftsResponse(drifts=[drift_to_proto(doc) for doc in docs], next_page_token=next_token)
+
+    # -- update and delete ----------------------------------------------------------------------------
+
+    @unary
+    async def UpdateDrift(self, request: drift_pb2.UpdateDriftRequest, context: grpc.aio.ServicerContext) -> drift_pb2.Drift:
+        given = request.drift
+        experiment, _ = await self._writable(given.experiment_id, context)
+        drift_id = object_id("drift.id", given.id)
+        changes = _changes("drift", given, _mask_paths(request))
+        if changes.get("status") in TERMINAL and "end_time" not in changes:
+            changes["end_time"] = now()
+        if "start_time" in changes and changes["start_time"] is None:
+            raise invalid("drift.start_time", "cannot be cleared")
+        changes["update_time"] = now()
+        doc = await self.deps.db.run(self._update, experiment, drift_id, changes)
+        if doc is None:
+            raise not_found("drift")
+        return drift_to_proto(doc)
+
+    def _update(self, experiment: ObjectId, drift_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
+        with self.deps.events.drift_lock(drift_id):
+            doc = _collection().find_one_and_update(
+                {"_id": drift_id, "experiment": experiment}, {"$set": changes}, return_document=ReturnDocument.AFTER
+            )
+            if doc is not None:
+                self.deps.events.append(experiment, UPDATED, doc)
+        return doc
+
+    @unary
+    async def DeleteDrift(self, request: drift_pb2.DeleteDriftRequest, context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
+        experiment, _ = await self._writable(request.experiment_id, context)
+        drift_id = object_id("drift_id", request.drift_id)
+        if not await self.deps.db.run(self._delete, experiment, drift_id):
+            raise not_found("drift")
+        return empty_pb2.Empty()
+
+    def _delete(self, experiment: ObjectId, drift_id: ObjectId) -> bool:
+        with self.deps.events.drift_lock(drift_id):
+            deleted = _collection().delete_one({"_id": drift_id, "experiment": experiment}).deleted_count
+            if deleted:
+                self.deps.events.append(experiment, DELETED, {"_id": drift_id, "experiment": experiment})
+        return bool(deleted)
+
+    # -- watch ----------------------------------------------------------------------------------------
+
+    @streaming
+    async def WatchDrifts(self, request: drift_pb2.WatchDriftsRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[drift_pb2.WatchDriftsResponse]:
+        experiment = await self._experiment(request.experiment_id, context, Level.READ)
+        secret = self.deps.settings.token_secret
+        after = None
+        if request.resume_token:
+            try:
+                after = int(decode_page_token(secret, request.resume_token, expect={})["seq"])
+            except (PageTokenError, KeyError, TypeError, ValueError):
+                raise invalid("resume_token", "is not a token this server issued; start again without it") from None
+        try:
+            async for event in self.deps.events.watch(experiment, after, self.deps.settings.heartbeat_seconds):
+                if event.type == EXPERIMENT_DELETED:
+                    raise not_found("experiment")
+                yield _event_message(event, encode_page_token(secret, {"seq": event.seq}))
+        except PositionError as exc:
+            raise invalid("resume_token", str(exc)) from None
+
+
+def _event_message(event: LogEvent, token: str) -> drift_pb2.WatchDriftsResponse:
+    message = drift_pb2.WatchDriftsResponse(type=EVENT_TYPES[event.type], resume_token=token)
+    if event.type == DELETED:
+        message.drift.id, message.drift.experiment_id = str(event.drift["_id"]), str(event.drift["experiment"])
+    elif event.drift:
+        message.drift.CopyFrom(drift_to_proto(event.drift))
+    if event.time is not None:
+        message.event_time.FromDatetime(event.time)
+    return message
+
+
+def _mask_paths(request: drift_pb2.UpdateDriftRequest) -> list[str]:
+    paths = list(dict.fromkeys(request.update_mask.paths))
+    if "*" in paths:
+        return list(MASK_PATHS)
+    if unknown := set(paths) - set(MASK_PATHS):
+        raise invalid("update_mask", f"unknown path {sorted(unknown)[0]!r}; allowed: {', '.join(MASK_PATHS)}")
+    if paths:
+        return paths
+    given = request.drift  # no mask: every populated field (AIP-134)
+    return [
+        path for path in MASK_PATHS
+        if (given.HasField(path) if path in (*RESULT_FIELDS, "start_time", "end_time") else bool(getattr(given, path)))
+    ]

@@ -1,0 +1,161 @@
+"""ExperimentService: thin handlers over blocking store functions run in the database pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from bson import ObjectId
+from google.protobuf import empty_pb2
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from drift_monitoring.v1 import experiment_pb2, experiment_pb2_grpc
+from server import validation
+from server.convert import experiment_to_proto, grants_from_proto
+from server.db import now
+from server.errors import already_exists, invalid, not_found
+from server.events import EXPERIMENT_DELETED
+from server.filtering import FieldSpec
+from server.listing import Ordering, page_request, page_size, parse_order_by
+from server.models import EXPERIMENT_ORDER_FIELDS, Drift, Event, Experiment
+from server.permissions import Level, access_level, readable_query, require
+from server.services.common import Deps, compile_user_filter, object_id, unary
+
+FILTER_FIELDS = {
+    "name": FieldSpec("name", "string"),
+    "description": FieldSpec("description", "string"),
+    "public": FieldSpec("public", "bool"),
+    "owner": FieldSpec("owner", "string"),
+    "create_time": FieldSpec("create_time", "time"),
+    "update_time": FieldSpec("update_time", "time"),
+}
+MASK_PATHS = ("name", "description", "public", "grants")
+DEFAULT_ORDER = Ordering("name", descending=False)
+DEFAULT_PAGE_SIZE = 50
+
+
+def _collection() -> Any:
+    return Experiment._get_collection()
+
+
+def load(experiment_id: ObjectId) -> dict[str, Any] | None:
+    return _collection().find_one({"_id": experiment_id})
+
+
+class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def _require(self, experiment_id: str, context: grpc.aio.ServicerContext, level: Level) -> tuple[dict[str, Any], Level]:
+        caller = self.deps.caller(context)
+        doc = await self.deps.db.run(load, object_id("experiment_id", experiment_id))
+        return doc, require(doc, caller, level)  # type: ignore[return-value]
+
+    @unary
+    async def CreateExperiment(self, request: experiment_pb2.CreateExperimentRequest, context: grpc.aio.ServicerContext) -> experiment_pb2.Experiment:
+        caller = await self.deps.writer(context)
+        given = request.experiment
+        moment = now()
+        doc = {
+            "name": validation.text("experiment.name", given.name, low=1, high=validation.MAX_NAME),
+            "description": validation.text("experiment.description", given.description, low=0, high=validation.MAX_DESCRIPTION),
+            "public": given.public,
+            "grants": grants_from_proto("experiment.grants", given.grants),
+            "owner": caller.user_id,
+            "create_time": moment,
+            "update_time": moment,
+        }
+        try:
+            await self.deps.db.run(_collection().insert_one, doc)
+        except DuplicateKeyError:
+            raise already_exists("experiment", "experiment.name") from None
+        return experiment_to_proto(doc, Level.MANAGE)
+
+    @unary
+    async def GetExperiment(self, request: experiment_pb2.GetExperimentRequest, context: grpc.aio.ServicerContext) -> experiment_pb2.Experiment:
+        doc, level = await self._require(request.experiment_id, context, Level.READ)
+        return experiment_to_proto(doc, level)
+
+    @unary
+    async def ListExperiments(self, request: experiment_pb2.ListExperimentsRequest, context: grpc.aio.ServicerContext) -> experiment_pb2.ListExperimentsResponse:
+        caller = self.deps.caller(context)
+        conditions = [c for c in (readable_query(caller), compile_user_filter(request.filter, FILTER_FIELDS)) if c]
+        page = page_request(
+            _collection(),
+            {"$and": conditions} if len(conditions) > 1 else (conditions[0] if conditions else {}),
+            ordering=parse_order_by(request.order_by, EXPERIMENT_ORDER_FIELDS, DEFAULT_ORDER),
+            size=page_size(request.page_size, DEFAULT_PAGE_SIZE),
+            token=request.page_token,
+            secret=self.deps.settings.token_secret,
+            scope="experiments",
+            filter_text=request.filter,
+            to_id=ObjectId,
+        )
+        docs, next_token = await self.deps.db.run(page.fetch)
+        return experiment_pb2.ListExperimentsResponse(
+            experiments=[experiment_to_proto(doc, access_level(doc, caller)) for doc in docs],
+            next_page_token=next_token,
+        )
+
+    @unary
+    async def UpdateExperiment(self, request: experiment_pb2.UpdateExperimentRequest, context: grpc.aio.ServicerContext) -> experiment_pb2.Experiment:
+        await self.deps.writer(context)
+        given = request.experiment
+        paths = _mask_paths(request)
+        changes: dict[str, Any] = {}
+        if "name" in paths:
+            changes["name"] = validation.text("experiment.name", given.name, low=1, high=validation.MAX_NAME)
+        if "description" in paths:
+            changes["description"] = validation.text(
+                "experiment.description", given.description, low=0, high=validation.MAX_DESCRIPTION
+            )
+        if "public" in paths:
+            changes["public"] = given.public
+        if "grants" in paths:
+            changes["grants"] = grants_from_proto("experiment.grants", given.grants)
+        needed = Level.MANAGE if changes.keys() - {"description"} else Level.EDIT
+        doc, level = await self._require(given.id, context, needed)
+        if not changes:
+            return experiment_to_proto(doc, level)
+        changes["update_time"] = now()
+        try:
+            updated = await self.deps.db.run(
+                _collection().find_one_and_update,
+                {"_id": doc["_id"]},
+                {"$set": changes},
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            raise already_exists("experiment", "experiment.name") from None
+        if updated is None:
+            raise not_found("experiment")
+        return experiment_to_proto(updated, level)
+
+    @unary
+    async def DeleteExperiment(self, request: experiment_pb2.DeleteExperimentRequest, context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
+        await self.deps.writer(context)
+        doc, _ = await self._require(request.experiment_id, context, Level.MANAGE)
+        await self.deps.db.run(self._delete, doc["_id"])
+        return empty_pb2.Empty()
+
+    def _delete(self, experiment_id: ObjectId) -> None:
+        # The experiment goes first so no new drift can be added; then its drifts; then the event that
+        # ends its watch streams, and last the experiment's older events (never the log's head: see events.py).
+        _collection().delete_one({"_id": experiment_id})
+        Drift._get_collection().delete_many({"experiment": experiment_id})
+        seq = self.deps.events.append(experiment_id, EXPERIMENT_DELETED, {})
+        Event._get_collection().delete_many({"experiment": experiment_id, "seq": {"$lt": seq}})
+
+
+def _mask_paths(request: experiment_pb2.UpdateExperimentRequest) -> set[str]:
+    paths = set(request.update_mask.paths)
+    if "*" in paths:
+        return set(MASK_PATHS)
+    if unknown := paths - set(MASK_PATHS):
+        raise invalid("update_mask", f"unknown path {sorted(unknown)[0]!r}; allowed: {', '.join(MASK_PATHS)}")
+    if paths:
+        return paths
+    given = request.experiment  # no mask: every populated field (AIP-134)
+    populated = {"name": given.name, "description": given.description, "public": given.public, "grants": len(given.grants)}
+    return {path for path, value in populated.items() if value}

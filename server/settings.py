@@ -1,0 +1,72 @@
+"""Server settings, read once from the environment at start-up (never at import time)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/drift_monitoring"
+    listen: str = "127.0.0.1:50051"
+    # Shared with Envoy: only requests carrying it are trusted to hold verified identity headers.
+    proxy_secret: str
+    admin_entitlements: frozenset[str] = frozenset()
+    # Dotted path of the entitlements claim in the verified token (EGI Check-in, Keycloak, ...).
+    entitlements_claim: str = "eduperson_entitlement"
+    db_threads: int = 16
+    heartbeat_seconds: float = 15.0
+    event_poll_seconds: float = 0.2
+    grace_seconds: float = 10.0
+    # Signs page and resume tokens; defaults to a key derived from the proxy secret.
+    token_secret: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not self.token_secret:
+            derived = hashlib.sha256(b"drift-monitoring page tokens\0" + self.proxy_secret.encode()).digest()
+            object.__setattr__(self, "token_secret", derived)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        secret = env.get("DRIFT_MONITOR_PROXY_SECRET", "")
+        if len(secret) < 16:
+            raise SettingsError("DRIFT_MONITOR_PROXY_SECRET must be set to a secret of at least 16 characters")
+        return cls(
+            mongodb_uri=env.get("MONGODB_URI", cls.mongodb_uri),
+            listen=env.get("DRIFT_MONITOR_LISTEN", cls.listen),
+            proxy_secret=secret,
+            admin_entitlements=frozenset(
+                e.strip() for e in env.get("DRIFT_MONITOR_ADMIN_ENTITLEMENTS", "").split(",") if e.strip()
+            ),
+            entitlements_claim=env.get("DRIFT_MONITOR_ENTITLEMENTS_CLAIM", cls.entitlements_claim),
+            db_threads=_number(env, "DRIFT_MONITOR_DB_THREADS", cls.db_threads, int, 1, 256),
+            heartbeat_seconds=_number(env, "DRIFT_MONITOR_HEARTBEAT_SECONDS", cls.heartbeat_seconds, float, 0.1, 3600),
+            event_poll_seconds=_number(env, "DRIFT_MONITOR_EVENT_POLL_SECONDS", cls.event_poll_seconds, float, 0.01, 60),
+            grace_seconds=_number(env, "DRIFT_MONITOR_GRACE_SECONDS", cls.grace_seconds, float, 0, 600),
+            token_secret=env.get("DRIFT_MONITOR_TOKEN_SECRET", "").encode(),
+        )
+
+
+T = TypeVar("T", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, default: T, kind: type[T], low: T, high: T) -> T:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {raw!r}")
+    return value
