@@ -35,12 +35,12 @@ class Deps:
     # Users seen registered; registration is never undone, so a hit needs no database round trip.
     registered: set[str] = field(default_factory=set)
 
-    def caller(self, context: grpc.aio.ServicerContext) -> Caller:
+    async def caller(self, context: grpc.aio.ServicerContext) -> Caller:
         return caller_from_metadata(context.invocation_metadata() or (), self.settings)
 
     async def writer(self, context: grpc.aio.ServicerContext) -> Caller:
         """The caller, who must be signed in and registered to change anything."""
-        caller = self.caller(context)
+        caller = await self.caller(context)
         if caller.user_id is None:
             raise unauthenticated("sign in to make changes")
         if caller.user_id not in self.registered:

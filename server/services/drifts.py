@@ -107,7 +107,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
         self.deps = deps
 
     async def _experiment(self, experiment_id: str, context: grpc.aio.ServicerContext, level: Level) -> ObjectId:
-        caller = self.deps.caller(context)
+        caller = await self.deps.caller(context)
         doc = await self.deps.db.run(load_experiment, object_id("experiment_id", experiment_id))
         require(doc, caller, level)
         return doc["_id"]  # type: ignore[index]

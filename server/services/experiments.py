@@ -48,7 +48,7 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
         self.deps = deps
 
     async def _require(self, experiment_id: str, context: grpc.aio.ServicerContext, level: Level) -> tuple[dict[str, Any], Level]:
-        caller = self.deps.caller(context)
+        caller = await self.deps.caller(context)
         doc = await self.deps.db.run(load, object_id("experiment_id", experiment_id))
         return doc, require(doc, caller, level)  # type: ignore[return-value]
 
@@ -79,7 +79,7 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
 
     @unary
     async def ListExperiments(self, request: experiment_pb2.ListExperimentsRequest, context: grpc.aio.ServicerContext) -> experiment_pb2.ListExperimentsResponse:
-        caller = self.deps.caller(context)
+        caller = await self.deps.caller(context)
         conditions = [c for c in (readable_query(caller), compile_user_filter(request.filter, FILTER_FIELDS)) if c]
         page = page_request(
             _collection(),

@@ -48,8 +48,8 @@ class UserService(user_pb2_grpc.UserServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def _signed_in(self, context: grpc.aio.ServicerContext) -> Caller:
-        caller = self.deps.caller(context)
+    async def _signed_in(self, context: grpc.aio.ServicerContext) -> Caller:
+        caller = await self.deps.caller(context)
         if caller.user_id is None:
             raise unauthenticated("sign in first: this call needs a token")
         return caller
@@ -60,7 +60,7 @@ class UserService(user_pb2_grpc.UserServiceServicer):
 
     @unary
     async def RegisterUser(self, request: user_pb2.RegisterUserRequest, context: grpc.aio.ServicerContext) -> user_pb2.User:
-        caller = self._signed_in(context)
+        caller = await self._signed_in(context)
         if not request.accept_terms:
             raise invalid("accept_terms", "must be true: registering means accepting the terms of use")
         moment = now()
@@ -76,7 +76,7 @@ class UserService(user_pb2_grpc.UserServiceServicer):
 
     @unary
     async def GetCurrentUser(self, request: user_pb2.GetCurrentUserRequest, context: grpc.aio.ServicerContext) -> user_pb2.User:
-        caller = self._signed_in(context)
+        caller = await self._signed_in(context)
         doc = await self.deps.db.run(_collection().find_one, {"_id": caller.user_id})
         if doc is None:
             raise ApiError(grpc.StatusCode.NOT_FOUND, "USER_NOT_REGISTERED", "not registered yet: call RegisterUser")
@@ -84,7 +84,7 @@ class UserService(user_pb2_grpc.UserServiceServicer):
 
     @unary
     async def UpdateCurrentUser(self, request: user_pb2.UpdateCurrentUserRequest, context: grpc.aio.ServicerContext) -> user_pb2.User:
-        caller = self._signed_in(context)
+        caller = await self._signed_in(context)
         doc = await self.deps.db.run(
             _collection().find_one_and_update,
             {"_id": caller.user_id},
@@ -97,7 +97,7 @@ class UserService(user_pb2_grpc.UserServiceServicer):
 
     @unary
     async def ListUsers(self, request: user_pb2.ListUsersRequest, context: grpc.aio.ServicerContext) -> user_pb2.ListUsersResponse:
-        caller = self._signed_in(context)
+        caller = await self._signed_in(context)
         if not caller.admin:
             raise permission_denied("admin")
         page = page_request(

@@ -1,0 +1,47 @@
+# Drift Monitoring: `make run` starts the stack with sandbox data, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUF := npx --yes @bufbuild/buf@1.75.0
+
+.DEFAULT_GOAL := help
+.PHONY: help venv proto proto-check lint db run up down test
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+$(VENV)/.stamp: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.stamp  ## create .venv and install the Python packages (only when requirements change)
+
+proto: venv  ## regenerate drift_monitoring/v1 from protos/
+	$(PY) scripts/gen_protos.py
+
+proto-check: venv  ## fail when generated code is stale
+	$(PY) scripts/gen_protos.py --check
+
+lint: venv  ## buf lint the protos (on a descriptor image: google/api protos come from PyPI, not the BSR)
+	$(PY) scripts/gen_protos.py --descriptor-set .run/protos.binpb
+	$(BUF) lint .run/protos.binpb --path drift_monitoring/v1 --config protos/buf.yaml
+
+db: venv  ## start FerretDB on 127.0.0.1:27017 (built on first use)
+	scripts/ferretdb.sh start
+
+run: venv  ## start FerretDB + server with sandbox data in the foreground; Ctrl-C stops all
+	scripts/stack.sh run
+
+up: venv  ## the same stack in the background
+	scripts/stack.sh up
+
+down:  ## stop the background stack
+	scripts/stack.sh down
+
+test: venv  ## run every test against real FerretDB and real servers
+	@started=0; scripts/ferretdb.sh status >/dev/null 2>&1 || { scripts/ferretdb.sh start && started=1; }; \
+	$(PY) -m pytest $(PYTEST_ARGS); code=$$?; \
+	[ $$started = 1 ] && scripts/ferretdb.sh stop; exit $$code
