@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
 import mongoengine
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from server.models import ensure_indexes
 
@@ -45,3 +46,11 @@ def now() -> datetime:
     """The current time at the millisecond precision MongoDB stores, so what we return is what we kept."""
     moment = datetime.now(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def is_duplicate(exc: Exception) -> bool:
+    """A unique index refused a write. FerretDB v1 reports it from findAndModify as a generic
+    InternalError (code 1) naming the SQLite constraint, not as 11000, so both forms count."""
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    return isinstance(exc, OperationFailure) and "UNIQUE constraint failed" in str(exc)

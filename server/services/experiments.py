@@ -8,12 +8,12 @@ import grpc
 from bson import ObjectId
 from google.protobuf import empty_pb2
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from drift_monitoring.v1 import experiment_pb2, experiment_pb2_grpc
 from server import validation
 from server.convert import experiment_to_proto, grants_from_proto
-from server.db import now
+from server.db import is_duplicate, now
 from server.errors import already_exists, invalid, not_found
 from server.events import EXPERIMENT_DELETED
 from server.filtering import FieldSpec
@@ -126,8 +126,10 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
                 {"$set": changes},
                 return_document=ReturnDocument.AFTER,
             )
-        except DuplicateKeyError:
-            raise already_exists("experiment", "experiment.name") from None
+        except OperationFailure as exc:
+            if is_duplicate(exc):
+                raise already_exists("experiment", "experiment.name") from None
+            raise
         if updated is None:
             raise not_found("experiment")
         return experiment_to_proto(updated, level)

@@ -1,0 +1,75 @@
+"""Clients bound to a persona, and small helpers for asserting on gRPC errors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import pytest
+
+from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
+from sandbox import personas
+
+Code = grpc.StatusCode
+GROUP = "urn:drift-monitoring:group:ml-team"
+
+
+class _Bound:
+    """A stub whose calls carry one persona's metadata."""
+
+    def __init__(self, stub: Any, metadata: tuple[tuple[str, str], ...]) -> None:
+        self._stub, self._metadata = stub, metadata
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._stub, name)
+        return lambda request, **kwargs: method(request, metadata=self._metadata, timeout=kwargs.pop("timeout", 10), **kwargs)
+
+
+class Api:
+    def __init__(self, channel: grpc.Channel, secret: str, claims: dict[str, Any] | None) -> None:
+        self.claims = claims
+        metadata = personas.gateway_metadata(secret, claims)
+        self.experiments = _Bound(experiment_pb2_grpc.ExperimentServiceStub(channel), metadata)
+        self.drifts = _Bound(drift_pb2_grpc.DriftServiceStub(channel), metadata)
+        self.users = _Bound(user_pb2_grpc.UserServiceStub(channel), metadata)
+        self.id = ""
+
+    def register(self) -> Api:
+        self.id = self.users.RegisterUser(user_pb2.RegisterUserRequest(accept_terms=True)).id
+        return self
+
+    # Shorthands for the calls most tests make.
+    def create_experiment(self, name: str | None = None, **fields: Any) -> experiment_pb2.Experiment:
+        experiment = experiment_pb2.Experiment(name=name or unique("exp"), **fields)
+        return self.experiments.CreateExperiment(experiment_pb2.CreateExperimentRequest(experiment=experiment))
+
+    def create_drift(self, experiment_id: str, request_id: str = "", **fields: Any) -> drift_pb2.Drift:
+        fields.setdefault("model", "model-a")
+        return self.drifts.CreateDrift(
+            drift_pb2.CreateDriftRequest(experiment_id=experiment_id, drift=drift_pb2.Drift(**fields), request_id=request_id)
+        )
+
+    def list_drifts(self, experiment_id: str, **fields: Any) -> drift_pb2.ListDriftsResponse:
+        return self.drifts.ListDrifts(drift_pb2.ListDriftsRequest(experiment_id=experiment_id, **fields))
+
+
+def claims_for(subject: str, entitlements: list[str], name: str = "") -> dict[str, Any]:
+    claims = personas.claims("reader")
+    claims.update(sub=subject, name=name or subject, email=f"{subject}@example.org", eduperson_entitlement=entitlements)
+    return claims
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def expect_error(code: grpc.StatusCode, call: Callable[[], Any], *, mentions: str = "") -> grpc.RpcError:
+    """Run call, assert it fails with code, and (optionally) that the message names something."""
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    error = caught.value
+    assert error.code() == code, f"expected {code}, got {error.code()}: {error.details()}"
+    assert mentions in (error.details() or ""), f"{mentions!r} not in {error.details()!r}"
+    return error
