@@ -18,7 +18,7 @@ parentheses to be explicit. Implicit AND (two terms side by side) is refused wit
 
 Values: "text" or 'text' (backslash escapes), bare words (COMPLETED), numbers, true/false, null,
 RFC 3339 times (2024-01-01T00:00:00Z, quoted or bare, or a date 2024-01-01, read as UTC).
-A trailing * in a string value for = or : is a prefix match. `field:*` means present and not null;
+A trailing * in a string value for = or : is a prefix match. `field:*` means present and not empty;
 on a list field, `tags:x` means the list contains x.
 """
 
@@ -222,7 +222,9 @@ class _Parser:
 def _compare(spec: FieldSpec, name: str, op: str, value: _Value) -> dict[str, Any]:
     where = f"at column {value.column + 1}"
     if op == ":" and value.text == "*" and not value.quoted:
-        return {spec.path: {"$exists": True, "$ne": None}}
+        # Presence as in proto3: set and not the default, so an empty string or list is absent.
+        empty = {"string": [None, ""], "string_list": [None, []]}.get(spec.kind, [None])
+        return {spec.path: {"$exists": True, "$nin": empty}}
     if not value.quoted and value.text == "null":
         if op not in ("=", "!="):
             raise FilterError(f"null can only be compared with = or != {where}")
