@@ -61,7 +61,7 @@ async def create_server(settings: Settings) -> App:
     """Connect to the database and start serving on settings.listen (port 0 picks a free port)."""
     db = Database(settings.mongodb_uri, settings.db_threads)
     await asyncio.to_thread(db.connect)
-    events = EventLog(db, settings.event_poll_seconds)
+    events = EventLog(db, settings.event_poll_seconds, settings.watch_queue_size)
     await events.start()
     deps = Deps(settings=settings, db=db, events=events)
 

@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 CREATED, UPDATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT = "CREATED", "UPDATED", "DELETED", "EXPERIMENT_DELETED", "HEARTBEAT"
 READ_BATCH = 500
-QUEUE_SIZE = 1024
 LOCK_STRIPES = 64
 
 
@@ -60,8 +59,8 @@ class LogEvent:
 
 
 class _Subscription:
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[LogEvent] = asyncio.Queue(QUEUE_SIZE)
+    def __init__(self, size: int) -> None:
+        self.queue: asyncio.Queue[LogEvent] = asyncio.Queue(size)
         self.overflowed = False
         self.closed = False
 
@@ -72,6 +71,7 @@ class _Subscription:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
             self.overflowed = True  # the watcher re-reads from the database; nobody waits for it
+            log.info("a watcher fell %d events behind; it catches up from the event log", self.queue.maxsize)
 
     def rearm(self) -> None:
         while not self.queue.empty():
@@ -85,9 +85,10 @@ class _Subscription:
 
 
 class EventLog:
-    def __init__(self, db: Database, poll_seconds: float) -> None:
+    def __init__(self, db: Database, poll_seconds: float, queue_size: int) -> None:
         self._db = db
         self._poll = poll_seconds
+        self._queue_size = queue_size
         self._collection = Event._get_collection
         self._seq_lock = threading.Lock()
         self._last_seq = 0  # highest seq known to exist; guarded by _seq_lock
@@ -178,7 +179,7 @@ class EventLog:
         """Events of one experiment with seq > after (or from now), then live; heartbeats when idle."""
         if self._closing:
             raise ShuttingDown
-        subscription = _Subscription()
+        subscription = _Subscription(self._queue_size)
         self._subscribers.setdefault(experiment, set()).add(subscription)
         try:
             head = await self._db.run(self.head)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import queue
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -73,3 +76,49 @@ def expect_error(code: grpc.StatusCode, call: Callable[[], Any], *, mentions: st
     assert error.code() == code, f"expected {code}, got {error.code()}: {error.details()}"
     assert mentions in (error.details() or ""), f"{mentions!r} not in {error.details()!r}"
     return error
+
+
+class Watcher:
+    """A WatchDrifts stream read on a thread, so tests can wait for events with a timeout."""
+
+    def __init__(self, api: Api, experiment_id: str, resume_token: str = "", *, read: bool = True) -> None:
+        request = drift_pb2.WatchDriftsRequest(experiment_id=experiment_id, resume_token=resume_token)
+        self.call = api.drifts.WatchDrifts(request, timeout=120)
+        self.items: queue.Queue[Any] = queue.Queue()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        if read:
+            self.start()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            for event in self.call:
+                self.items.put(event)
+        except grpc.RpcError as error:
+            self.items.put(error)
+
+    def next(self, timeout: float = 10) -> drift_pb2.WatchDriftsResponse:
+        item = self.items.get(timeout=timeout)
+        if isinstance(item, grpc.RpcError):
+            raise item
+        return item
+
+    def ready(self) -> drift_pb2.WatchDriftsResponse:
+        """Wait for the first heartbeat: from then on the stream sees every change."""
+        event = self.next()
+        assert event.type == drift_pb2.DRIFT_EVENT_TYPE_HEARTBEAT, event
+        return event
+
+    def changes(self, count: int, timeout: float = 20) -> list[drift_pb2.WatchDriftsResponse]:
+        out: list[drift_pb2.WatchDriftsResponse] = []
+        deadline = time.monotonic() + timeout
+        while len(out) < count:
+            event = self.next(max(0.01, deadline - time.monotonic()))
+            if event.type != drift_pb2.DRIFT_EVENT_TYPE_HEARTBEAT:
+                out.append(event)
+        return out
+
+    def close(self) -> None:
+        self.call.cancel()
