@@ -41,7 +41,5 @@ up: venv  ## the same stack in the background
 down:  ## stop the background stack
 	scripts/stack.sh down
 
-test: venv  ## run every test against real FerretDB and real servers
-	@started=0; scripts/ferretdb.sh status >/dev/null 2>&1 || { scripts/ferretdb.sh start && started=1; }; \
-	$(PY) -m pytest $(PYTEST_ARGS); code=$$?; \
-	[ $$started = 1 ] && scripts/ferretdb.sh stop; exit $$code
+test: venv  ## run every test against real FerretDB (started if nothing answers) and real servers
+	$(PY) -m pytest $(PYTEST_ARGS)

@@ -25,7 +25,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from server.db import Database, now
 from server.models import Event
@@ -125,15 +125,25 @@ class EventLog:
             yield
 
     def append(self, experiment: ObjectId, type_: str, drift: Mapping[str, Any]) -> int:
-        doc = {"experiment": experiment, "type": type_, "drift": dict(drift), "time": now()}
+        return self.append_many(experiment, type_, [drift])
+
+    def append_many(self, experiment: ObjectId, type_: str, drifts: list[Mapping[str, Any]]) -> int:
+        """Append one event per drift with consecutive seqs; returns the last seq."""
+        moment = now()
+        pending = [{"experiment": experiment, "type": type_, "drift": dict(d), "time": moment} for d in drifts]
         with self._seq_lock:
-            seq = self._last_seq + 1
-            while True:
+            seq = self._last_seq
+            while pending:
+                docs = [{**doc, "seq": seq + 1 + i} for i, doc in enumerate(pending)]
                 try:
-                    self._collection().insert_one({**doc, "seq": seq})
-                    break
-                except DuplicateKeyError:  # another process took it: continue after the real head
-                    seq = self.head() + 1
+                    self._collection().insert_many(docs, ordered=True)
+                    seq += len(docs)
+                    pending = []
+                except BulkWriteError as exc:  # another process took a seq: keep what landed, go on after the head
+                    if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                        raise
+                    pending = pending[exc.details.get("nInserted", 0) :]
+                    seq = self.head()
             self._last_seq = seq
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
@@ -159,10 +169,9 @@ class EventLog:
             except TimeoutError:
                 pass
             self._wake.clear()
+            if not self._subscribers:
+                continue  # nobody to feed; the first watcher moves the position up itself
             try:
-                if not self._subscribers:
-                    self._position = max(self._position, await self._db.run(self.head))
-                    continue
                 batch = await self._db.run(self._read_after, self._position, None, READ_BATCH)
             except PyMongoError as exc:
                 log.warning("event log tail failed, retrying: %s", exc)
@@ -183,6 +192,10 @@ class EventLog:
         self._subscribers.setdefault(experiment, set()).add(subscription)
         try:
             head = await self._db.run(self.head)
+            if self._subscribers.keys() == {experiment} and len(self._subscribers[experiment]) == 1:
+                # Alone: the tailer was idle, so skip it ahead. (With other watchers it is live and exact;
+                # moving it would make them miss events.) Our catch-up below covers everything up to head.
+                self._position = max(self._position, head)
             if after is None:
                 after = head
             elif after > head:

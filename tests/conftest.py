@@ -41,12 +41,17 @@ def _pingable(uri: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def mongo_base() -> str:
+def mongo_base() -> Iterator[str]:
+    """The database server: MONGODB_URI's if it answers, else FerretDB started here (and stopped after)."""
     base = _mongo_base()
-    if not _pingable(base):
-        subprocess.run([str(ROOT / "scripts" / "ferretdb.sh"), "start"], check=True)
-        assert _pingable(base), f"no MongoDB-wire database answers at {base}"
-    return base
+    if _pingable(base):
+        yield base
+        return
+    script = str(ROOT / "scripts" / "ferretdb.sh")
+    subprocess.run([script, "start"], check=True)
+    assert _pingable(base), f"no MongoDB-wire database answers at {base}"
+    yield base
+    subprocess.run([script, "stop"], check=False)
 
 
 def free_port() -> int:

@@ -156,14 +156,13 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
             if any(error.get("code") != 11000 for error in errors):
                 raise
             repeated = {error["index"] for error in errors}
-        out = []
-        for index, doc in enumerate(docs):
-            if index in repeated:
-                doc = _collection().find_one({"experiment": doc["experiment"], "request_id": doc["request_id"]})
-            else:
-                self.deps.events.append(doc["experiment"], CREATED, doc)
-            out.append(doc)
-        return out
+        fresh = [doc for index, doc in enumerate(docs) if index not in repeated]
+        if fresh:
+            self.deps.events.append_many(fresh[0]["experiment"], CREATED, fresh)
+        return [
+            _collection().find_one({"experiment": doc["experiment"], "request_id": doc["request_id"]}) if index in repeated else doc
+            for index, doc in enumerate(docs)
+        ]
 
     # -- read -----------------------------------------------------------------------------------------
 
