@@ -54,6 +54,7 @@ class App:
         self.deps.events.close_watchers()
         await self.server.stop(self.deps.settings.grace_seconds)
         await self.deps.events.stop()
+        await self.deps.userinfo.close()
         await asyncio.to_thread(self.deps.db.close)
 
 
@@ -63,7 +64,8 @@ async def create_server(settings: Settings) -> App:
     await asyncio.to_thread(db.connect)
     events = EventLog(db, settings.event_poll_seconds, settings.watch_queue_size)
     await events.start()
-    deps = Deps(settings=settings, db=db, events=events)
+    userinfo = UserInfo(settings.trusted_issuers, settings.ca_bundle)
+    deps = Deps(settings=settings, db=db, events=events, userinfo=userinfo)
 
     server = grpc.aio.server(options=SERVER_OPTIONS)
     experiment_pb2_grpc.add_ExperimentServiceServicer_to_server(ExperimentService(deps), server)

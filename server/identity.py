@@ -15,7 +15,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from server.errors import unauthenticated
@@ -34,6 +34,10 @@ class Caller:
     email: str = ""
     entitlements: frozenset[str] = frozenset()
     admin: bool = False
+    # For the UserInfo fallback: whether the token carried the entitlements claim, and the token itself.
+    has_entitlements_claim: bool = True
+    authorization: str = field(default="", repr=False)
+    expires: float = 0.0
 
     @property
     def anonymous(self) -> bool:
@@ -64,16 +68,27 @@ def caller_from_metadata(metadata: Iterable[tuple[str, str | bytes]], settings: 
     issuer, subject = claims.get("iss"), claims.get("sub")
     if not isinstance(issuer, str) or not isinstance(subject, str) or not issuer or not subject:
         raise unauthenticated("the token has no issuer or subject")
-    entitlements = frozenset(_entitlements(claims, settings.entitlements_claim))
-    return Caller(
+    entitlements = _entitlements(claims, settings.entitlements_claim)
+    caller = Caller(
         user_id=user_id_for(issuer, subject),
         issuer=issuer,
         subject=subject,
         name=_text(claims.get("name")),
         email=_text(claims.get("email")),
-        entitlements=entitlements,
-        admin=not entitlements.isdisjoint(settings.admin_entitlements),
+        has_entitlements_claim=entitlements is not None,
+        authorization=headers.get("authorization", ""),
+        expires=float(claims["exp"]) if isinstance(claims.get("exp"), (int, float)) else 0.0,
     )
+    return with_entitlements(caller, entitlements or [], settings)
+
+
+def with_entitlements(caller: Caller, entitlements: list[str], settings: Settings) -> Caller:
+    held = frozenset(entitlements)
+    return replace(caller, entitlements=held, admin=not held.isdisjoint(settings.admin_entitlements))
+
+
+def entitlements_from(claims: dict[str, Any], settings: Settings) -> list[str]:
+    return _entitlements(claims, settings.entitlements_claim) or []
 
 
 def _decode_payload(payload: str) -> dict[str, Any]:
@@ -87,7 +102,8 @@ def _decode_payload(payload: str) -> dict[str, Any]:
     return claims
 
 
-def _entitlements(claims: dict[str, Any], path: str) -> list[str]:
+def _entitlements(claims: dict[str, Any], path: str) -> list[str] | None:
+    """The entitlements at a dotted claim path; None when the claim is absent."""
     value: Any = claims
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
@@ -95,7 +111,7 @@ def _entitlements(claims: dict[str, Any], path: str) -> list[str]:
         return [value]
     if isinstance(value, list):
         return [item for item in value if isinstance(item, str)]
-    return []
+    return None
 
 
 def _text(value: object) -> str:

@@ -22,6 +22,9 @@ class Settings:
     admin_entitlements: frozenset[str] = frozenset()
     # Dotted path of the entitlements claim in the verified token (EGI Check-in, Keycloak, ...).
     entitlements_claim: str = "eduperson_entitlement"
+    # Issuers whose UserInfo endpoint may be asked for entitlements missing from a token.
+    trusted_issuers: frozenset[str] = frozenset()
+    ca_bundle: str = ""
     db_threads: int = 16
     heartbeat_seconds: float = 15.0
     event_poll_seconds: float = 0.2
@@ -50,6 +53,10 @@ class Settings:
                 e.strip() for e in env.get("DRIFT_MONITOR_ADMIN_ENTITLEMENTS", "").split(",") if e.strip()
             ),
             entitlements_claim=env.get("DRIFT_MONITOR_ENTITLEMENTS_CLAIM", cls.entitlements_claim),
+            trusted_issuers=frozenset(
+                i.strip() for i in env.get("DRIFT_MONITOR_TRUSTED_ISSUERS", "").split(",") if i.strip()
+            ),
+            ca_bundle=env.get("DRIFT_MONITOR_CA_BUNDLE", ""),
             db_threads=_number(env, "DRIFT_MONITOR_DB_THREADS", cls.db_threads, int, 1, 256),
             heartbeat_seconds=_number(env, "DRIFT_MONITOR_HEARTBEAT_SECONDS", cls.heartbeat_seconds, float, 0.1, 3600),
             event_poll_seconds=_number(env, "DRIFT_MONITOR_EVENT_POLL_SECONDS", cls.event_poll_seconds, float, 0.01, 60),

@@ -17,9 +17,10 @@ from server.db import Database
 from server.errors import ApiError, invalid, not_registered, unauthenticated
 from server.events import EventLog, ShuttingDown
 from server.filtering import FieldSpec, FilterError, compile_filter
-from server.identity import Caller, caller_from_metadata
+from server.identity import Caller, caller_from_metadata, entitlements_from, with_entitlements
 from server.models import User
 from server.settings import Settings
+from server.userinfo import UserInfo
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,16 @@ class Deps:
     settings: Settings
     db: Database
     events: EventLog
+    userinfo: UserInfo
     # Users seen registered; registration is never undone, so a hit needs no database round trip.
     registered: set[str] = field(default_factory=set)
 
     async def caller(self, context: grpc.aio.ServicerContext) -> Caller:
-        return caller_from_metadata(context.invocation_metadata() or (), self.settings)
+        caller = caller_from_metadata(context.invocation_metadata() or (), self.settings)
+        if caller.user_id is not None and not caller.has_entitlements_claim:
+            claims = await self.userinfo.claims(caller.issuer, caller.authorization, caller.expires)
+            caller = with_entitlements(caller, entitlements_from(claims, self.settings), self.settings)
+        return caller
 
     async def writer(self, context: grpc.aio.ServicerContext) -> Caller:
         """The caller, who must be signed in and registered to change anything."""
