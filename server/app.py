@@ -24,6 +24,7 @@ from server.services.drifts import DriftService
 from server.services.experiments import ExperimentService
 from server.services.users import UserService
 from server.settings import Settings
+from server.userinfo import UserInfo
 
 log = logging.getLogger("server")
 
