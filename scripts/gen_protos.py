@@ -66,7 +66,9 @@ def generate(out: Path) -> None:
 
 def descriptor_set(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    protoc([f"--descriptor_set_out={path}", "--include_imports", "--include_source_info", *proto_files()])
+    # google.rpc status and details too: Envoy needs them to turn error details into JSON bodies.
+    extra = ["google/rpc/status.proto", "google/rpc/error_details.proto"]
+    protoc([f"--descriptor_set_out={path}", "--include_imports", "--include_source_info", *proto_files(), *extra])
 
 
 def generated_files(base: Path) -> set[str]:

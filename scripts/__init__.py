@@ -1,0 +1,1 @@
+"""Scripts importable by tests."""
