@@ -1,29 +1,26 @@
-"""Fixtures that start the real components: FerretDB (via scripts/ferretdb.sh) and server processes.
+"""Session fixtures: the real stack every product test goes through.
 
-Identity is sent exactly as Envoy sends it (sandbox.personas.gateway_metadata), until the edge tests
-take over that part.
+FerretDB (started here when nothing answers MONGODB_URI), one server process, the sandbox OpenID issuer,
+and Envoy with TLS from the dev CA in front of the server. Tests call Envoy with real signed tokens;
+only tests of the server's own process behaviour (extra processes, shutdown) talk to a server directly,
+sending the identity headers exactly as Envoy does.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
 import pymongo
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-ROOT = Path(__file__).resolve().parent.parent
-SECRET = "integration-tests-proxy-secret"
-ADMIN_ENTITLEMENT = "urn:drift-monitoring:group:admins"
+from scripts import certs
+from tests.harness import ROOT, Envoy, Issuer, ServerProcess
 
 
 def _mongo_base() -> str:
@@ -54,60 +51,6 @@ def mongo_base() -> Iterator[str]:
     subprocess.run([script, "stop"], check=False)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerProcess:
-    """A real `python -m server` on a free port."""
-
-    def __init__(self, mongodb_uri: str, **env: str) -> None:
-        self.port = free_port()
-        self.target = f"127.0.0.1:{self.port}"
-        self.log = ROOT / ".run" / f"test-server-{self.port}.log"
-        self.log.parent.mkdir(exist_ok=True)
-        environment = {
-            **os.environ,
-            "MONGODB_URI": mongodb_uri,
-            "DRIFT_MONITOR_LISTEN": self.target,
-            "DRIFT_MONITOR_PROXY_SECRET": SECRET,
-            "DRIFT_MONITOR_ADMIN_ENTITLEMENTS": ADMIN_ENTITLEMENT,
-            "DRIFT_MONITOR_HEARTBEAT_SECONDS": "1",
-            **env,
-        }
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
-        self.wait_serving()
-
-    def health(self, timeout: float = 1.0) -> int:
-        with grpc.insecure_channel(self.target) as channel:
-            return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout).status
-
-    def wait_serving(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if self.health() == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                time.sleep(0.1)
-        self.stop()
-        raise AssertionError(f"server did not start:\n{self.log.read_text()[-3000:]}")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                return self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        return self.process.wait()
-
-
 @pytest.fixture(scope="session")
 def database_uri(mongo_base: str) -> Iterator[str]:
     name = f"dm_test_{uuid.uuid4().hex[:10]}"
@@ -116,14 +59,50 @@ def database_uri(mongo_base: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def server(database_uri: str) -> Iterator[ServerProcess]:
-    process = ServerProcess(database_uri)
+def db(database_uri: str) -> pymongo.database.Database:
+    return pymongo.MongoClient(database_uri, tz_aware=True).get_default_database()
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+def ca_pem(run_dir: Path) -> Path:
+    return certs.ensure(run_dir / "certs")
+
+
+@pytest.fixture(scope="session")
+def issuer(run_dir: Path) -> Iterator[Issuer]:
+    process = Issuer(run_dir)
     yield process
     process.stop()
 
 
 @pytest.fixture(scope="session")
-def start_server(database_uri: str) -> Iterator:
+def server(database_uri: str, issuer: Issuer) -> Iterator[ServerProcess]:
+    process = ServerProcess(database_uri, DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def envoy(run_dir: Path, server: ServerProcess, issuer: Issuer, ca_pem: Path) -> Iterator[Envoy]:
+    edge = Envoy(run_dir, "envoy", server, issuer, ca_pem.parent, "--rate-limit", "100000")
+    yield edge
+    edge.stop()
+
+
+@pytest.fixture(scope="session")
+def channel(envoy: Envoy, ca_pem: Path) -> Iterator[grpc.Channel]:
+    """A TLS channel to Envoy, trusting the dev CA: the way users connect."""
+    with grpc.secure_channel(f"localhost:{envoy.port}", grpc.ssl_channel_credentials(ca_pem.read_bytes())) as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+def start_server(database_uri: str) -> Iterator[Callable[..., ServerProcess]]:
     """Start extra server processes on the same database; all are stopped at the end."""
     started: list[ServerProcess] = []
 
@@ -134,8 +113,3 @@ def start_server(database_uri: str) -> Iterator:
     yield start
     for process in started:
         process.stop(signal.SIGKILL)
-
-
-@pytest.fixture(scope="session")
-def db(database_uri: str) -> pymongo.database.Database:
-    return pymongo.MongoClient(database_uri, tz_aware=True).get_default_database()

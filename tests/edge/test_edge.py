@@ -19,8 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 from sandbox.issuer.keys import persona_claims
-from tests.conftest import ROOT
-from tests.edge.conftest import ENVOY, Envoy
+from tests.harness import ENVOY, ROOT, Envoy, Issuer
 
 GROUP = "urn:drift-monitoring:group:ml-team"
 
@@ -164,8 +163,8 @@ def test_forged_identity_headers_are_stripped(stubs, world, issuer):
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-def test_backend_refuses_calls_that_bypass_envoy(backend, world):
-    with grpc.insecure_channel(backend.target) as direct:
+def test_backend_refuses_calls_that_bypass_envoy(server, world):
+    with grpc.insecure_channel(server.target) as direct:
         with pytest.raises(grpc.RpcError) as caught:
             experiment_pb2_grpc.ExperimentServiceStub(direct).GetExperiment(experiment_pb2.GetExperimentRequest(experiment_id=world[1].id), timeout=5)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -195,13 +194,25 @@ def test_cors_preflight(http, envoy):
     assert "access-control-allow-origin" not in preflight("https://evil.example.org").headers
 
 
-def test_new_key_accepted_after_rotation(stubs, issuer):
+@pytest.fixture(scope="module")
+def rotating(run_dir, server, ca_pem):
+    """An issuer of its own (keys rotate here) behind an Envoy of its own; both trusted by nobody else."""
+    own = Issuer(run_dir)
+    edge = Envoy(run_dir, "envoy-rotation", server, own, ca_pem.parent)
+    with grpc.secure_channel(f"localhost:{edge.port}", grpc.ssl_channel_credentials(ca_pem.read_bytes())) as channel:
+        yield own, experiment_pb2_grpc.ExperimentServiceStub(channel)
+    edge.stop()
+    own.stop()
+
+
+def test_new_key_accepted_after_rotation(rotating):
+    issuer, experiments = rotating
     issuer.keys.rotate()
     token = issuer.token("reader")  # signed with a key Envoy has not fetched yet
 
     def accepted(token: str) -> bool:
         try:
-            stubs[2].GetCurrentUser(user_pb2.GetCurrentUserRequest(), metadata=bearer(token), timeout=5)
+            experiments.ListExperiments(experiment_pb2.ListExperimentsRequest(), metadata=bearer(token), timeout=5)
             return True
         except grpc.RpcError as error:
             assert error.code() == grpc.StatusCode.UNAUTHENTICATED, error
@@ -213,14 +224,15 @@ def test_new_key_accepted_after_rotation(stubs, issuer):
         time.sleep(0.5)
 
 
-def test_old_key_refused_after_retire(stubs, issuer):
+def test_old_key_refused_after_retire(rotating):
+    issuer, experiments = rotating
     old_token = issuer.token("reader")  # current key, soon to be old
     issuer.keys.rotate()
     issuer.keys.retire()  # only the new key remains published
     deadline = time.monotonic() + 20
     while True:
         try:
-            stubs[2].GetCurrentUser(user_pb2.GetCurrentUserRequest(), metadata=bearer(old_token), timeout=5)
+            experiments.ListExperiments(experiment_pb2.ListExperimentsRequest(), metadata=bearer(old_token), timeout=5)
         except grpc.RpcError as error:
             assert error.code() == grpc.StatusCode.UNAUTHENTICATED
             break
@@ -240,8 +252,8 @@ def test_watch_survives_past_default_timeouts(stubs, world, issuer):
     assert heartbeats >= 15
 
 
-def test_rate_limit_returns_resource_exhausted(run_dir, backend, issuer, ca_pem):
-    limited = Envoy(run_dir, "envoy-limited", backend, issuer, ca_pem.parent, "--rate-limit", "3")
+def test_rate_limit_returns_resource_exhausted(run_dir, server, issuer, ca_pem):
+    limited = Envoy(run_dir, "envoy-limited", server, issuer, ca_pem.parent, "--rate-limit", "3")
     try:
         with grpc.secure_channel(f"localhost:{limited.port}", grpc.ssl_channel_credentials(ca_pem.read_bytes())) as channel:
             stub = experiment_pb2_grpc.ExperimentServiceStub(channel)

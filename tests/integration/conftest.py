@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import grpc
@@ -10,26 +9,21 @@ import pytest
 
 from drift_monitoring.v1 import experiment_pb2
 from sandbox import personas as sandbox
-from tests.conftest import SECRET, ServerProcess
-from tests.integration.helpers import GROUP, Api, claims_for, unique
+from sandbox.issuer.keys import persona_claims
+from tests.harness import Issuer
+from tests.integration.helpers import GROUP, Api, claims_for, edge_api, unique
 
 READ, EDIT, MANAGE = experiment_pb2.ACCESS_LEVEL_READ, experiment_pb2.ACCESS_LEVEL_EDIT, experiment_pb2.ACCESS_LEVEL_MANAGE
 
 
 @pytest.fixture(scope="session")
-def channel(server: ServerProcess) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(server.target) as channel:
-        yield channel
-
-
-@pytest.fixture(scope="session")
-def people(channel: grpc.Channel) -> dict[str, Api]:
+def people(channel: grpc.Channel, issuer: Issuer) -> dict[str, Api]:
     """admin, manager, editor, reader, outsider (sandbox personas), member (of GROUP), all registered;
-    newbie (signed in, never registered) and anonymous."""
-    people = {name: Api(channel, SECRET, sandbox.claims(name)).register() for name in sandbox.NAMES}
-    people["member"] = Api(channel, SECRET, claims_for("member", [GROUP])).register()
-    people["newbie"] = Api(channel, SECRET, claims_for(unique("newbie"), []))
-    people["anonymous"] = Api(channel, SECRET, None)
+    newbie (signed in, never registered) and anonymous. All call through Envoy with signed tokens."""
+    people = {name: edge_api(channel, issuer, persona_claims(name, issuer.url)).register() for name in sandbox.NAMES}
+    people["member"] = edge_api(channel, issuer, claims_for("member", [GROUP], issuer.url)).register()
+    people["newbie"] = edge_api(channel, issuer, claims_for(unique("newbie"), [], issuer.url))
+    people["anonymous"] = edge_api(channel, issuer, None)
     return people
 
 

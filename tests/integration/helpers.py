@@ -14,6 +14,8 @@ import pytest
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 from sandbox import personas
+from sandbox.issuer.keys import persona_claims
+from tests.harness import SECRET, Issuer
 
 Code = grpc.StatusCode
 GROUP = "urn:drift-monitoring:group:ml-team"
@@ -31,9 +33,11 @@ class _Bound:
 
 
 class Api:
-    def __init__(self, channel: grpc.Channel, secret: str, claims: dict[str, Any] | None) -> None:
+    """The three services as one caller sees them: through Envoy with a signed token (edge_api), or
+    straight to a server process with the headers Envoy would add (direct_api)."""
+
+    def __init__(self, channel: grpc.Channel, metadata: tuple[tuple[str, str], ...], claims: dict[str, Any] | None) -> None:
         self.claims = claims
-        metadata = personas.gateway_metadata(secret, claims)
         self.experiments = _Bound(experiment_pb2_grpc.ExperimentServiceStub(channel), metadata)
         self.drifts = _Bound(drift_pb2_grpc.DriftServiceStub(channel), metadata)
         self.users = _Bound(user_pb2_grpc.UserServiceStub(channel), metadata)
@@ -58,8 +62,16 @@ class Api:
         return self.drifts.ListDrifts(drift_pb2.ListDriftsRequest(experiment_id=experiment_id, **fields))
 
 
-def claims_for(subject: str, entitlements: list[str], name: str = "") -> dict[str, Any]:
-    claims = personas.claims("reader")
+def edge_api(channel: grpc.Channel, issuer: Issuer, claims: dict[str, Any] | None) -> Api:
+    return Api(channel, (("authorization", f"Bearer {issuer.keys.sign(claims)}"),) if claims else (), claims)
+
+
+def direct_api(channel: grpc.Channel, claims: dict[str, Any] | None, secret: str = SECRET) -> Api:
+    return Api(channel, personas.gateway_metadata(secret, claims), claims)
+
+
+def claims_for(subject: str, entitlements: list[str], issuer_url: str, name: str = "") -> dict[str, Any]:
+    claims = persona_claims("reader", issuer_url)
     claims.update(sub=subject, name=name or subject, email=f"{subject}@example.org", eduperson_entitlement=entitlements)
     return claims
 

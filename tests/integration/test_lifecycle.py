@@ -11,27 +11,28 @@ from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from drift_monitoring.v1 import experiment_pb2, experiment_pb2_grpc
-from tests.conftest import SECRET
-from tests.integration.helpers import Api, Watcher
+from sandbox import personas
+from tests.integration.helpers import Watcher, direct_api
 
 
 def test_health_serving(server):
     assert server.health() == health_pb2.HealthCheckResponse.SERVING
 
 
-def test_reflection_lists_the_api(channel):
-    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+def test_reflection_lists_the_api(server):
+    stub = reflection_pb2_grpc.ServerReflectionStub(grpc.insecure_channel(server.target))
     responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
     names = {service.name for service in next(responses).list_services_response.service}
     assert {"drift_monitoring.v1.ExperimentService", "drift_monitoring.v1.DriftService", "drift_monitoring.v1.UserService"} <= names
 
 
 @pytest.mark.parametrize("metadata", [(), (("x-dm-proxy-secret", "wrong-secret-wrong-secret"),)], ids=["no secret", "wrong secret"])
-def test_calls_that_bypass_the_gateway_are_refused(channel, scenario, people, metadata):
-    stub = experiment_pb2_grpc.ExperimentServiceStub(channel)
-    forged = metadata + people["admin"].experiments._metadata[1:]  # admin's claims without the real secret
-    with pytest.raises(grpc.RpcError) as caught:
-        stub.GetExperiment(experiment_pb2.GetExperimentRequest(experiment_id=scenario.public.id), metadata=forged, timeout=5)
+def test_calls_that_bypass_the_gateway_are_refused(server, scenario, people, metadata):
+    forged = metadata + personas.gateway_metadata("x", people["admin"].claims)[1:]  # admin's claims, no real secret
+    with grpc.insecure_channel(server.target) as direct, pytest.raises(grpc.RpcError) as caught:
+        experiment_pb2_grpc.ExperimentServiceStub(direct).GetExperiment(
+            experiment_pb2.GetExperimentRequest(experiment_id=scenario.public.id), metadata=forged, timeout=5
+        )
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
@@ -42,7 +43,7 @@ def test_sigterm_drains_in_flight_calls_and_ends_streams(start_server, people, d
     stop = threading.Event()
 
     with grpc.insecure_channel(process.target) as channel:
-        api = Api(channel, SECRET, people["manager"].claims)
+        api = direct_api(channel, people["manager"].claims)
         watcher = Watcher(api, experiment_id)
         watcher.ready()
 

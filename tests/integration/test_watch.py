@@ -6,8 +6,7 @@ import grpc
 import pytest
 
 from drift_monitoring.v1 import drift_pb2, experiment_pb2
-from tests.conftest import SECRET
-from tests.integration.helpers import Api, Watcher
+from tests.integration.helpers import Watcher, direct_api
 
 CREATED, UPDATED, DELETED = drift_pb2.DRIFT_EVENT_TYPE_CREATED, drift_pb2.DRIFT_EVENT_TYPE_UPDATED, drift_pb2.DRIFT_EVENT_TYPE_DELETED
 
@@ -68,9 +67,9 @@ def test_heartbeat_token_resumes_after_everything_seen(people, experiment_id):
 def test_watcher_on_another_process_sees_every_event(people, experiment_id, start_server):
     other = start_server()
     with grpc.insecure_channel(other.target) as channel:
-        remote_reader = Api(channel, SECRET, people["reader"].claims)
+        remote_reader = direct_api(channel, people["reader"].claims)
         # reader has no access to this experiment: use the manager's identity on the second process
-        remote = Api(channel, SECRET, people["manager"].claims)
+        remote = direct_api(channel, people["manager"].claims)
         watcher = Watcher(remote, experiment_id)
         watcher.ready()
         written = _batch(people["manager"], experiment_id, 5, "x")  # through the first process
@@ -91,7 +90,7 @@ def watch_api(request, people, start_server):
         return
     other = start_server(DRIFT_MONITOR_WATCH_QUEUE="8")
     with grpc.insecure_channel(other.target) as channel:
-        yield Api(channel, SECRET, people["manager"].claims), other
+        yield direct_api(channel, people["manager"].claims), other
 
 
 def test_slow_watcher_does_not_stall_others_and_catches_up(people, experiment_id, watch_api):
