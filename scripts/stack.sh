@@ -1,43 +1,75 @@
 #!/usr/bin/env bash
 # The local stack with sandbox data: up | down | run (foreground, Ctrl-C stops everything).
-# State, pids and logs live under .run/.
+# FerretDB -> server -> sandbox issuer -> Envoy (TLS on :8443). State, pids and logs live under .run/.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 PY=.venv/bin/python
 RUN=.run
+ISSUER=$($PY -c 'from sandbox import personas; print(personas.ISSUER)')
 export MONGODB_URI=${MONGODB_URI:-mongodb://127.0.0.1:27017/drift_monitoring}
 export DRIFT_MONITOR_LISTEN=${DRIFT_MONITOR_LISTEN:-127.0.0.1:50051}
 export DRIFT_MONITOR_PROXY_SECRET=${DRIFT_MONITOR_PROXY_SECRET:-$(cat sandbox/secrets/proxy_secret)}
 export DRIFT_MONITOR_ADMIN_ENTITLEMENTS=${DRIFT_MONITOR_ADMIN_ENTITLEMENTS:-urn:drift-monitoring:group:admins}
+export DRIFT_MONITOR_TRUSTED_ISSUERS=${DRIFT_MONITOR_TRUSTED_ISSUERS:-$ISSUER}
 
-server_running() { [ -f $RUN/server.pid ] && kill -0 "$(cat $RUN/server.pid)" 2>/dev/null; }
+running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+start() {  # start NAME COMMAND...: in the background, once
+  local name=$1; shift
+  running "$name" && return 0
+  # Detached twice (subshell + own session) so the stack outlives the shell that started it:
+  # Envoy is terminated with its parent otherwise.
+  rm -f "$RUN/$name.pid"
+  ( setsid sh -c 'echo $$ > "$0"; exec "$@"' "$RUN/$name.pid" "$@" >>"$RUN/$name.log" 2>&1 </dev/null & )
+  for _ in $(seq 1 50); do [ -s "$RUN/$name.pid" ] && return 0; sleep 0.1; done
+}
+
+stop() {
+  if running "$1"; then
+    kill "$(cat "$RUN/$1.pid")"
+    for _ in $(seq 1 150); do running "$1" || break; sleep 0.1; done
+  fi
+  rm -f "$RUN/$1.pid"
+}
+
+wait_for() {  # wait_for NAME COMMAND...: until COMMAND succeeds, or show the log and give up
+  local name=$1; shift
+  for _ in $(seq 1 150); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  echo "$name did not come up; last log lines:" >&2
+  tail -n 20 "$RUN/$name.log" >&2
+  down
+  exit 1
+}
 
 up() {
   mkdir -p $RUN
   scripts/ferretdb.sh start
-  if ! server_running; then
-    $PY -m server >>$RUN/server.log 2>&1 &
-    echo $! > $RUN/server.pid
-  fi
-  $PY scripts/wait_healthy.py "$DRIFT_MONITOR_LISTEN" || { tail -n 20 $RUN/server.log >&2; down; exit 1; }
+  $PY scripts/certs.py >/dev/null
+  start server $PY -m server
+  wait_for server $PY scripts/wait_healthy.py "$DRIFT_MONITOR_LISTEN"
+  start issuer $PY -m sandbox.issuer serve --listen "${ISSUER#http://}"
+  wait_for issuer curl -fsS "$ISSUER/jwks"
+  $PY envoy/render.py --profile dev --out $RUN/envoy >/dev/null
+  start envoy .venv/bin/envoy -c $RUN/envoy/envoy.yaml --use-dynamic-base-id --log-level warn
+  wait_for envoy curl -fsS --cacert $RUN/certs/ca.pem https://localhost:8443/v1/experiments
   $PY -m sandbox.seed --target "$DRIFT_MONITOR_LISTEN"
   cat <<MSG
 
 Drift Monitoring is up.
-  gRPC server   $DRIFT_MONITOR_LISTEN   (logs: $RUN/server.log)
-  FerretDB      ${MONGODB_URI}
-  Sandbox data: 4 experiments, personas admin/manager/editor/reader/outsider (sandbox/personas.json)
+  API (gRPC, gRPC-web, REST)  https://localhost:8443        CA certificate: $RUN/certs/ca.pem
+  sandbox issuer              $ISSUER
+  a token for a persona       $PY -m sandbox.issuer token reader   (admin, manager, editor, reader, outsider)
+  try                         curl --cacert $RUN/certs/ca.pem -H "authorization: Bearer \$($PY -m sandbox.issuer token manager)" https://localhost:8443/v1/experiments
+  logs                        $RUN/{server,issuer,envoy}.log, $RUN/ferretdb/ferretdb.log
 MSG
 }
 
 down() {
-  if server_running; then
-    kill "$(cat $RUN/server.pid)"
-    for _ in $(seq 1 150); do server_running || break; sleep 0.1; done
-  fi
-  rm -f $RUN/server.pid
+  stop envoy
+  stop issuer
+  stop server
   scripts/ferretdb.sh stop
 }
 
@@ -49,7 +81,7 @@ case "${1:-}" in
     trap 'exit 0' INT TERM
     up
     echo "Ctrl-C stops everything."
-    tail -n 0 -f $RUN/server.log & wait $!
+    tail -n 0 -f $RUN/server.log $RUN/envoy.log & wait $!
     ;;
   *) echo "usage: $0 up|down|run" >&2; exit 2 ;;
 esac
