@@ -12,7 +12,8 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 $(VENV)/.stamp: requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# A half-made .venv (interrupted, or python3-venv missing) is made again rather than patched.
+	$(PY) -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
@@ -42,4 +43,5 @@ down:  ## stop the background stack
 	scripts/stack.sh down
 
 test: venv  ## run every test against real FerretDB (started if nothing answers) and real servers
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@# pytest exits 5 when it collected nothing: a failure, and said so.
+	$(PY) -m pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$code; }
