@@ -7,7 +7,7 @@ set -euo pipefail
 
 VERSION=v1.24.2
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-STATE="$ROOT/.run/ferretdb"
+STATE=${FERRETDB_STATE:-$ROOT/.run/ferretdb}
 ADDR=${FERRETDB_ADDR:-127.0.0.1:27017}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/drift-monitoring
 BIN=${FERRETDB_BIN:-$CACHE/ferretdb-$VERSION}

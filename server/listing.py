@@ -101,3 +101,28 @@ def page_request(
         except (KeyError, ValueError, TypeError):
             raise invalid("page_token", "is malformed; start again without a page_token") from None
     return PageRequest(collection, query, ordering, size, secret, binding, after, to_id)
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """How one resource is listed: where it lives, what it sorts by, and its page size default."""
+
+    collection: Callable[[], Collection[Any]]
+    order_fields: Sequence[str]
+    default_order: Ordering
+    default_size: int
+    to_id: Callable[[str], Any]
+
+    def page(self, request: Any, query: dict[str, Any], *, secret: bytes, scope: str) -> PageRequest:
+        """A validated page of a List request (fields page_size, page_token, filter, order_by)."""
+        return page_request(
+            self.collection(),
+            query,
+            ordering=parse_order_by(request.order_by, self.order_fields, self.default_order),
+            size=page_size(request.page_size, self.default_size),
+            token=request.page_token,
+            secret=secret,
+            scope=scope,
+            filter_text=request.filter,
+            to_id=self.to_id,
+        )

@@ -1,6 +1,6 @@
 """Session fixtures: the real stack every product test goes through.
 
-FerretDB (started here when nothing answers MONGODB_URI), one server process, the sandbox OpenID issuer,
+FerretDB (a private one, unless MONGODB_URI names a server), one server process, the sandbox OpenID issuer,
 and Envoy with TLS from the dev CA in front of the server. Tests call Envoy with real signed tokens;
 only tests of the server's own process behaviour (extra processes, shutdown) talk to a server directly,
 sending the identity headers exactly as Envoy does.
@@ -20,35 +20,26 @@ import pymongo
 import pytest
 
 from scripts import certs
-from tests.harness import ROOT, Envoy, Issuer, ServerProcess
-
-
-def _mongo_base() -> str:
-    """MONGODB_URI without its database: tests make a database of their own on that server."""
-    scheme, rest = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017").split("://", 1)
-    return f"{scheme}://{rest.split('/', 1)[0]}"
-
-
-def _pingable(uri: str) -> bool:
-    try:
-        pymongo.MongoClient(uri, serverSelectionTimeoutMS=1000).admin.command("ping")
-        return True
-    except pymongo.errors.PyMongoError:
-        return False
+from tests.harness import ROOT, Envoy, Issuer, ServerProcess, free_port
 
 
 @pytest.fixture(scope="session")
-def mongo_base() -> Iterator[str]:
-    """The database server: MONGODB_URI's if it answers, else FerretDB started here (and stopped after)."""
-    base = _mongo_base()
-    if _pingable(base):
-        yield base
+def mongo_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """MONGODB_URI's server when set; else a FerretDB of this session's own, on a free port with its data
+    in a temporary directory, so concurrent test runs never share or stop each other's database."""
+    if "MONGODB_URI" in os.environ:
+        scheme, rest = os.environ["MONGODB_URI"].split("://", 1)
+        yield f"{scheme}://{rest.split('/', 1)[0]}"
         return
+    address = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "FERRETDB_ADDR": address, "FERRETDB_STATE": str(tmp_path_factory.mktemp("ferretdb"))}
     script = str(ROOT / "scripts" / "ferretdb.sh")
-    subprocess.run([script, "start"], check=True)
-    assert _pingable(base), f"no MongoDB-wire database answers at {base}"
-    yield base
-    subprocess.run([script, "stop"], check=False)
+    subprocess.run([script, "start"], check=True, env=env)
+    try:
+        pymongo.MongoClient(f"mongodb://{address}", serverSelectionTimeoutMS=5000).admin.command("ping")
+        yield f"mongodb://{address}"
+    finally:
+        subprocess.run([script, "stop"], check=False, env=env)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from server.db import Database
 from server.errors import ApiError, invalid, not_registered, unauthenticated
 from server.events import EventLog, ShuttingDown
+from server.listing import ListSpec
 from server.filtering import FieldSpec, FilterError, compile_filter
 from server.identity import Caller, caller_from_metadata, entitlements_from, with_entitlements
 from server.models import User
@@ -43,6 +44,10 @@ class Deps:
             claims = await self.userinfo.claims(caller.issuer, caller.authorization, caller.expires)
             caller = with_entitlements(caller, entitlements_from(claims, self.settings), self.settings)
         return caller
+
+    async def list_page(self, spec: ListSpec, request: Any, query: dict[str, Any], scope: str) -> tuple[list[Any], str]:
+        page = spec.page(request, query, secret=self.settings.token_secret, scope=scope)
+        return await self.db.run(page.fetch)
 
     async def writer(self, context: grpc.aio.ServicerContext) -> Caller:
         """The caller, who must be signed in and registered to change anything."""

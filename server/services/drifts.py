@@ -20,7 +20,7 @@ from server.db import now
 from server.errors import invalid, not_found
 from server.events import CREATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError
 from server.filtering import FieldSpec
-from server.listing import Ordering, page_request, page_size, parse_order_by
+from server.listing import ListSpec, Ordering
 from server.models import DRIFT_ORDER_FIELDS, Drift
 from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
 from server.permissions import Level, require
@@ -39,8 +39,7 @@ FILTER_FIELDS = {
 FILTER_PREFIXES = {f"{name}.parameters": f"{name}.parameters" for name in RESULT_FIELDS}
 MASK_PATHS = ("model", "status", "tags", *RESULT_FIELDS, "error_message", "start_time", "end_time")
 TERMINAL = {"COMPLETED", "FAILED"}
-DEFAULT_ORDER = Ordering("create_time", descending=True)
-DEFAULT_PAGE_SIZE = 100
+LISTING = ListSpec(Drift._get_collection, DRIFT_ORDER_FIELDS, Ordering("create_time", descending=True), 100, ObjectId)
 MAX_BATCH = 1000
 EVENT_TYPES = {
     CREATED: drift_pb2.DRIFT_EVENT_TYPE_CREATED,
@@ -180,18 +179,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
         experiment = await self._experiment(request.experiment_id, context, Level.READ)
         condition = compile_user_filter(request.filter, FILTER_FIELDS, FILTER_PREFIXES)
         query = {"experiment": experiment, **({"$and": [condition]} if condition else {})}
-        page = page_request(
-            _collection(),
-            query,
-            ordering=parse_order_by(request.order_by, DRIFT_ORDER_FIELDS, DEFAULT_ORDER),
-            size=page_size(request.page_size, DEFAULT_PAGE_SIZE),
-            token=request.page_token,
-            secret=self.deps.settings.token_secret,
-            scope=f"drifts/{experiment}",
-            filter_text=request.filter,
-            to_id=ObjectId,
-        )
-        docs, next_token = await self.deps.db.run(page.fetch)
+        docs, next_token = await self.deps.list_page(LISTING, request, query, scope=f"drifts/{experiment}")
         return drift_pb2.ListDriftsResponse(drifts=[drift_to_proto(doc) for doc in docs], next_page_token=next_token)
 
     # -- update and delete ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from server.db import is_duplicate, now
 from server.errors import already_exists, invalid, not_found
 from server.events import EXPERIMENT_DELETED
 from server.filtering import FieldSpec
-from server.listing import Ordering, page_request, page_size, parse_order_by
+from server.listing import ListSpec, Ordering
 from server.models import EXPERIMENT_ORDER_FIELDS, Drift, Event, Experiment
 from server.permissions import Level, access_level, readable_query, require
 from server.services.common import Deps, compile_user_filter, object_id, unary
@@ -31,8 +31,7 @@ FILTER_FIELDS = {
     "update_time": FieldSpec("update_time", "time"),
 }
 MASK_PATHS = ("name", "description", "public", "grants")
-DEFAULT_ORDER = Ordering("name", descending=False)
-DEFAULT_PAGE_SIZE = 50
+LISTING = ListSpec(Experiment._get_collection, EXPERIMENT_ORDER_FIELDS, Ordering("name", descending=False), 50, ObjectId)
 
 
 def _collection() -> Any:
@@ -81,18 +80,8 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
     async def ListExperiments(self, request: experiment_pb2.ListExperimentsRequest, context: grpc.aio.ServicerContext) -> experiment_pb2.ListExperimentsResponse:
         caller = await self.deps.caller(context)
         conditions = [c for c in (readable_query(caller), compile_user_filter(request.filter, FILTER_FIELDS)) if c]
-        page = page_request(
-            _collection(),
-            {"$and": conditions} if len(conditions) > 1 else (conditions[0] if conditions else {}),
-            ordering=parse_order_by(request.order_by, EXPERIMENT_ORDER_FIELDS, DEFAULT_ORDER),
-            size=page_size(request.page_size, DEFAULT_PAGE_SIZE),
-            token=request.page_token,
-            secret=self.deps.settings.token_secret,
-            scope="experiments",
-            filter_text=request.filter,
-            to_id=ObjectId,
-        )
-        docs, next_token = await self.deps.db.run(page.fetch)
+        query = {"$and": conditions} if len(conditions) > 1 else (conditions[0] if conditions else {})
+        docs, next_token = await self.deps.list_page(LISTING, request, query, scope="experiments")
         return experiment_pb2.ListExperimentsResponse(
             experiments=[experiment_to_proto(doc, access_level(doc, caller)) for doc in docs],
             next_page_token=next_token,

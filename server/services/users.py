@@ -13,7 +13,7 @@ from server.db import now
 from server.errors import ApiError, invalid, not_registered, permission_denied, unauthenticated
 from server.filtering import FieldSpec
 from server.identity import Caller
-from server.listing import Ordering, page_request, page_size, parse_order_by
+from server.listing import ListSpec, Ordering
 from server.models import USER_ORDER_FIELDS, User
 from server.services.common import Deps, compile_user_filter, unary
 
@@ -25,8 +25,7 @@ FILTER_FIELDS = {
     "entitlements": FieldSpec("entitlements", "string_list"),
     "create_time": FieldSpec("create_time", "time"),
 }
-DEFAULT_ORDER = Ordering("create_time", descending=False)
-DEFAULT_PAGE_SIZE = 100
+LISTING = ListSpec(User._get_collection, USER_ORDER_FIELDS, Ordering("create_time", descending=False), 100, str)
 
 
 def _collection() -> Any:
@@ -100,16 +99,6 @@ class UserService(user_pb2_grpc.UserServiceServicer):
         caller = await self._signed_in(context)
         if not caller.admin:
             raise permission_denied("admin")
-        page = page_request(
-            _collection(),
-            compile_user_filter(request.filter, FILTER_FIELDS),
-            ordering=parse_order_by(request.order_by, USER_ORDER_FIELDS, DEFAULT_ORDER),
-            size=page_size(request.page_size, DEFAULT_PAGE_SIZE),
-            token=request.page_token,
-            secret=self.deps.settings.token_secret,
-            scope="users",
-            filter_text=request.filter,
-            to_id=str,
-        )
-        docs, next_token = await self.deps.db.run(page.fetch)
+        query = compile_user_filter(request.filter, FILTER_FIELDS)
+        docs, next_token = await self.deps.list_page(LISTING, request, query, scope="users")
         return user_pb2.ListUsersResponse(users=[self._user(doc) for doc in docs], next_page_token=next_token)
