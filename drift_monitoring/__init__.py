@@ -1,6 +1,44 @@
 """Drift Monitoring client: record the runs of drift-detection jobs on a Drift Monitoring server.
 
-The generated API stubs live in `drift_monitoring.v1`.
+    from drift_monitoring import DriftMonitor
+
+    with DriftMonitor("my-experiment", "model-1") as monitor:
+        monitor.concept(detected, parameters)
+        monitor.data(detected, parameters)
+
+Settings come from the environment (DRIFT_MONITOR_URL, DRIFT_MONITOR_TOKEN or DRIFT_MONITOR_MYTOKEN with
+MYTOKEN_SERVER, DRIFT_MONITOR_CA_BUNDLE, DRIFT_MONITOR_TIMEOUT) or keyword arguments. Importing this
+package reads nothing and opens no connection. The generated API stubs live in `drift_monitoring.v1`.
 """
 
+from drift_monitoring.client import Client
+from drift_monitoring.errors import (
+    AlreadyExistsError,
+    AuthenticationError,
+    ConfigurationError,
+    DriftMonitorError,
+    InvalidArgumentError,
+    NotFoundError,
+    NotRegisteredError,
+    PermissionDeniedError,
+    UnavailableError,
+)
+from drift_monitoring.monitor import DriftMonitor, sync
+from drift_monitoring.settings import Settings
+
 __version__ = "2.0.0.dev0"
+__all__ = [
+    "AlreadyExistsError",
+    "AuthenticationError",
+    "Client",
+    "ConfigurationError",
+    "DriftMonitor",
+    "DriftMonitorError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "NotRegisteredError",
+    "PermissionDeniedError",
+    "Settings",
+    "UnavailableError",
+    "sync",
+]

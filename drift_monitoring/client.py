@@ -1,0 +1,156 @@
+"""`Client`: every RPC of the Drift Monitoring API with typed results, retries and one error tree."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import field_mask_pb2
+
+from drift_monitoring.auth import TokenSource, token_source
+from drift_monitoring.errors import RETRYABLE, DriftMonitorError, NotFoundError, from_rpc_error
+from drift_monitoring.settings import Settings
+from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
+
+T = TypeVar("T")
+ATTEMPT_TIMEOUT = 5.0  # seconds for one attempt, within the settings' overall bound
+LEVELS = {"read": experiment_pb2.ACCESS_LEVEL_READ, "edit": experiment_pb2.ACCESS_LEVEL_EDIT, "manage": experiment_pb2.ACCESS_LEVEL_MANAGE}
+
+
+class Client:
+    """A connection to one Drift Monitoring server. Use as a context manager, or call close()."""
+
+    def __init__(self, settings: Settings | None = None, *, tokens: TokenSource | None = None, **overrides: Any) -> None:
+        self.settings = settings or Settings.from_env(**overrides)
+        self._tokens = tokens or token_source(self.settings)
+        root = Path(self.settings.ca_bundle).read_bytes() if self.settings.ca_bundle else None
+        self._channel = grpc.secure_channel(self.settings.target, grpc.ssl_channel_credentials(root))
+        self.experiments = experiment_pb2_grpc.ExperimentServiceStub(self._channel)
+        self.drifts = drift_pb2_grpc.DriftServiceStub(self._channel)
+        self.users = user_pb2_grpc.UserServiceStub(self._channel)
+        self._closed = False
+
+    # -- plumbing -------------------------------------------------------------------------------------
+
+    def call(self, method: Callable[..., T], request: Any, *, retry: bool = True, budget: float | None = None) -> T:
+        """One unary RPC. Retryable failures are retried with jittered exponential backoff until the
+        budget (settings.timeout) is spent; only idempotent calls may pass retry=True."""
+        if self._closed:
+            raise DriftMonitorError("this Client is closed; create a new one")
+        deadline = time.monotonic() + (self.settings.timeout if budget is None else budget)
+        delay = 0.1
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return method(request, metadata=self._metadata(), timeout=max(0.05, min(ATTEMPT_TIMEOUT, remaining)))
+            except grpc.RpcError as exc:
+                if not retry or exc.code() not in RETRYABLE or remaining <= delay:
+                    raise from_rpc_error(exc) from exc
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 2.0)
+
+    def _metadata(self) -> tuple[tuple[str, str], ...]:
+        token = self._tokens.access_token()
+        return (("authorization", f"Bearer {token}"),) if token else ()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- users ----------------------------------------------------------------------------------------
+
+    def register(self, accept_terms: bool = True) -> user_pb2.User:
+        return self.call(self.users.RegisterUser, user_pb2.RegisterUserRequest(accept_terms=accept_terms))
+
+    def me(self) -> user_pb2.User:
+        return self.call(self.users.GetCurrentUser, user_pb2.GetCurrentUserRequest())
+
+    # -- experiments ----------------------------------------------------------------------------------
+
+    def new_experiment(
+        self, name: str, description: str = "", *, public: bool = False, grants: Iterable[tuple[str, str]] = ()
+    ) -> experiment_pb2.Experiment:
+        experiment = experiment_pb2.Experiment(
+            name=name, description=description, public=public,
+            grants=[experiment_pb2.Grant(entity=entity, level=LEVELS[level.lower()]) for entity, level in grants],
+        )
+        # Not retried: a lost reply would turn a retry into ALREADY_EXISTS.
+        return self.call(self.experiments.CreateExperiment, experiment_pb2.CreateExperimentRequest(experiment=experiment), retry=False)
+
+    def find_experiment(self, name: str) -> experiment_pb2.Experiment:
+        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+        found = self.call(self.experiments.ListExperiments, experiment_pb2.ListExperimentsRequest(filter=f'name = "{quoted}"', page_size=1))
+        if not found.experiments:
+            raise NotFoundError(f"no experiment named {name!r} that you can see: create it with new_experiment() or check its name")
+        return found.experiments[0]
+
+    def list_experiments(self, filter: str = "", order_by: str = "") -> Iterator[experiment_pb2.Experiment]:  # noqa: A002
+        request = experiment_pb2.ListExperimentsRequest(filter=filter, order_by=order_by, page_size=200)
+        yield from self._pages(self.experiments.ListExperiments, request, "experiments")
+
+    def update_experiment(self, experiment: experiment_pb2.Experiment, paths: Sequence[str]) -> experiment_pb2.Experiment:
+        request = experiment_pb2.UpdateExperimentRequest(experiment=experiment, update_mask=field_mask_pb2.FieldMask(paths=list(paths)))
+        return self.call(self.experiments.UpdateExperiment, request)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.call(self.experiments.DeleteExperiment, experiment_pb2.DeleteExperimentRequest(experiment_id=experiment_id))
+
+    # -- drifts ---------------------------------------------------------------------------------------
+
+    def create_drift(self, experiment_id: str, drift: drift_pb2.Drift, request_id: str, *, budget: float | None = None) -> drift_pb2.Drift:
+        request = drift_pb2.CreateDriftRequest(experiment_id=experiment_id, drift=drift, request_id=request_id)
+        return self.call(self.drifts.CreateDrift, request, budget=budget)  # safe to retry: request_id
+
+    def update_drift(self, drift: drift_pb2.Drift, paths: Sequence[str], *, budget: float | None = None) -> drift_pb2.Drift:
+        request = drift_pb2.UpdateDriftRequest(drift=drift, update_mask=field_mask_pb2.FieldMask(paths=list(paths)))
+        return self.call(self.drifts.UpdateDrift, request, budget=budget)  # sets fields: idempotent
+
+    def get_drift(self, experiment_id: str, drift_id: str) -> drift_pb2.Drift:
+        return self.call(self.drifts.GetDrift, drift_pb2.GetDriftRequest(experiment_id=experiment_id, drift_id=drift_id))
+
+    def list_drifts(self, experiment_id: str, filter: str = "", order_by: str = "") -> Iterator[drift_pb2.Drift]:  # noqa: A002
+        request = drift_pb2.ListDriftsRequest(experiment_id=experiment_id, filter=filter, order_by=order_by, page_size=500)
+        yield from self._pages(self.drifts.ListDrifts, request, "drifts")
+
+    def delete_drift(self, experiment_id: str, drift_id: str) -> None:
+        self.call(self.drifts.DeleteDrift, drift_pb2.DeleteDriftRequest(experiment_id=experiment_id, drift_id=drift_id))
+
+    def watch_drifts(self, experiment_id: str, resume_token: str = "") -> Iterator[drift_pb2.WatchDriftsResponse]:
+        """Changes as they happen, reconnecting with the last token after a disconnect (no gap, no repeat)."""
+        while True:
+            stream = self.drifts.WatchDrifts(
+                drift_pb2.WatchDriftsRequest(experiment_id=experiment_id, resume_token=resume_token), metadata=self._metadata()
+            )
+            try:
+                for event in stream:
+                    resume_token = event.resume_token
+                    yield event
+                return
+            except grpc.RpcError as exc:
+                if exc.code() not in RETRYABLE:
+                    raise from_rpc_error(exc) from exc
+                time.sleep(random.uniform(0.5, 1.5))
+            finally:
+                stream.cancel()
+
+    def _pages(self, method: Callable[..., Any], request: Any, field: str) -> Iterator[Any]:
+        while True:
+            page = self.call(method, request)
+            yield from getattr(page, field)
+            if not page.next_page_token:
+                return
+            request.page_token = page.next_page_token
+
+
+__all__ = ["Client"]
