@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -46,11 +47,11 @@ class StaticToken:
 
 
 class MyTokenSource:
-    def __init__(self, mytoken: str, server: str, state_dir: Path, verify: str | bool = True) -> None:
+    def __init__(self, mytoken: str, server: str, state_dir: Path, ca_bundle: str = "") -> None:
         self._server = server.rstrip("/")
         self._store = state_dir / "mytokens" / hashlib.sha256(mytoken.encode()).hexdigest()[:24]
         self._mytoken = self._store.read_text().strip() if self._store.exists() else mytoken
-        self._verify = verify
+        self._verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
         self._lock = threading.Lock()
         self._token, self._expires = "", 0.0
 
@@ -94,5 +95,5 @@ def token_source(settings: Settings) -> TokenSource:
     if settings.token:
         return StaticToken(settings.token)
     if settings.mytoken:
-        return MyTokenSource(settings.mytoken, settings.mytoken_server, settings.state_dir, settings.ca_bundle or True)
+        return MyTokenSource(settings.mytoken, settings.mytoken_server, settings.state_dir, settings.ca_bundle)
     return NoToken()
