@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -82,6 +83,18 @@ def _changes(prefix: str, drift: drift_pb2.Drift, paths: Sequence[str]) -> dict[
     return out
 
 
+def drift_id_for(experiment: ObjectId, request_id: str) -> ObjectId:
+    """The _id a request_id always maps to, so a retried create finds its drift by primary key.
+    (FerretDB v1 answers only _id equality from an index; any other lookup scans the collection.)"""
+    return ObjectId(hashlib.sha256(f"{experiment}\0{request_id}".encode()).digest()[:12])
+
+
+def _find(experiment: ObjectId, drift_id: ObjectId) -> dict[str, Any] | None:
+    """The drift by _id, if it belongs to this experiment (checked here, so the query stays on _id)."""
+    doc = _collection().find_one({"_id": drift_id})
+    return doc if doc is not None and doc["experiment"] == experiment else None
+
+
 def new_drift_doc(prefix: str, drift: drift_pb2.Drift, experiment: ObjectId, creator: str, request_id: str) -> dict[str, Any]:
     if len(request_id) > validation.MAX_REQUEST_ID:
         raise invalid("request_id", f"must be at most {validation.MAX_REQUEST_ID} characters")
@@ -94,8 +107,9 @@ def new_drift_doc(prefix: str, drift: drift_pb2.Drift, experiment: ObjectId, cre
     doc["start_time"] = doc["start_time"] or moment
     if doc["end_time"] is None and doc["status"] in TERMINAL:
         doc["end_time"] = moment
+    request_id = request_id or uuid.uuid4().hex
     doc.update(
-        _id=ObjectId(), experiment=experiment, creator=creator, request_id=request_id or uuid.uuid4().hex,
+        _id=drift_id_for(experiment, request_id), experiment=experiment, creator=creator, request_id=request_id,
         create_time=moment, update_time=moment,
     )
     return doc
@@ -127,17 +141,17 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
         try:
             _collection().insert_one(doc)
         except DuplicateKeyError:  # a retry: answer with what the first request stored
-            return _collection().find_one({"experiment": doc["experiment"], "request_id": doc["request_id"]})
+            return _collection().find_one({"_id": doc["_id"]})
         self.deps.events.append(doc["experiment"], CREATED, doc)
         return doc
 
     @unary
     async def BatchCreateDrifts(self, request: drift_pb2.BatchCreateDriftsRequest, context: grpc.aio.ServicerContext) -> drift_pb2.BatchCreateDriftsResponse:
+        experiment, creator = await self._writable(request.experiment_id, context)  # who asks comes first
         if not request.requests:
             raise invalid("requests", "at least one request is required")
         if len(request.requests) > MAX_BATCH:
             raise invalid("requests", f"at most {MAX_BATCH} drifts per batch, got {len(request.requests)}")
-        experiment, creator = await self._writable(request.experiment_id, context)
         docs = []
         for index, item in enumerate(request.requests):
             if item.experiment_id not in ("", request.experiment_id):
@@ -159,7 +173,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
         if fresh:
             self.deps.events.append_many(fresh[0]["experiment"], CREATED, fresh)
         return [
-            _collection().find_one({"experiment": doc["experiment"], "request_id": doc["request_id"]}) if index in repeated else doc
+            _collection().find_one({"_id": doc["_id"]}) if index in repeated else doc
             for index, doc in enumerate(docs)
         ]
 
@@ -169,7 +183,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     async def GetDrift(self, request: drift_pb2.GetDriftRequest, context: grpc.aio.ServicerContext) -> drift_pb2.Drift:
         experiment = await self._experiment(request.experiment_id, context, Level.READ)
         drift_id = object_id("drift_id", request.drift_id)
-        doc = await self.deps.db.run(_collection().find_one, {"_id": drift_id, "experiment": experiment})
+        doc = await self.deps.db.run(_find, experiment, drift_id)
         if doc is None:
             raise not_found("drift")
         return drift_to_proto(doc)
@@ -202,9 +216,9 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
 
     def _update(self, experiment: ObjectId, drift_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
         with self.deps.events.drift_lock(drift_id):
-            doc = _collection().find_one_and_update(
-                {"_id": drift_id, "experiment": experiment}, {"$set": changes}, return_document=ReturnDocument.AFTER
-            )
+            if _find(experiment, drift_id) is None:
+                return None
+            doc = _collection().find_one_and_update({"_id": drift_id}, {"$set": changes}, return_document=ReturnDocument.AFTER)
             if doc is not None:
                 self.deps.events.append(experiment, UPDATED, doc)
         return doc
@@ -219,7 +233,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
 
     def _delete(self, experiment: ObjectId, drift_id: ObjectId) -> bool:
         with self.deps.events.drift_lock(drift_id):
-            deleted = _collection().delete_one({"_id": drift_id, "experiment": experiment}).deleted_count
+            deleted = _find(experiment, drift_id) is not None and _collection().delete_one({"_id": drift_id}).deleted_count
             if deleted:
                 self.deps.events.append(experiment, DELETED, {"_id": drift_id, "experiment": experiment})
         return bool(deleted)
