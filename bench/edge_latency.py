@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import grpc
+import jwt
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,14 +36,20 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--server", default="127.0.0.1:50051")
     parser.add_argument("--envoy", default="localhost:8443")
+    parser.add_argument("--ca", type=Path, default=ROOT / ".run" / "certs" / "ca.pem", help="CA of Envoy's certificate")
+    parser.add_argument("--issuer-args", default="", help="extra arguments for `python -m sandbox.issuer` (--state DIR --issuer URL)")
+    parser.add_argument("--secret", default="", help="the server's proxy secret (default: the sandbox one)")
     args = parser.parse_args()
 
-    token = subprocess.run([sys.executable, "-m", "sandbox.issuer", "token", "manager"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    token = subprocess.run([sys.executable, "-m", "sandbox.issuer", *args.issuer_args.split(), "token", "manager"],
+                           cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     direct_channel = grpc.insecure_channel(args.server)
-    edge_channel = grpc.secure_channel(args.envoy, grpc.ssl_channel_credentials((ROOT / ".run" / "certs" / "ca.pem").read_bytes()))
+    edge_channel = grpc.secure_channel(args.envoy, grpc.ssl_channel_credentials(args.ca.read_bytes()))
     direct = experiment_pb2_grpc.ExperimentServiceStub(direct_channel)
     edge = experiment_pb2_grpc.ExperimentServiceStub(edge_channel)
-    direct_md = personas.gateway_metadata(personas.proxy_secret(), personas.claims("manager"))
+    # Direct: exactly the headers Envoy would forward for this token (its verified payload, the secret).
+    payload = jwt.decode(token, options={"verify_signature": False})
+    direct_md = personas.gateway_metadata(args.secret or personas.proxy_secret(), payload) + (("authorization", f"Bearer {token}"),)
     edge_md = (("authorization", f"Bearer {token}"),)
     experiment_id = edge.ListExperiments(experiment_pb2.ListExperimentsRequest(page_size=1), metadata=edge_md).experiments[0].id
     request = experiment_pb2.GetExperimentRequest(experiment_id=experiment_id)

@@ -58,7 +58,9 @@ start() {
   install
   mkdir -p "$STATE/data"
   # --state-dir keeps state.json under .run/; --debug-addr=- turns off the metrics/pprof HTTP listener.
-  "$BIN" --handler=sqlite --sqlite-url="file:$STATE/data/" --listen-addr="$ADDR" --state-dir="$STATE" \
+  # Own session (as stack.sh does): Ctrl-C or a closed terminal doesn't kill the database under a running
+  # server; `stop` does, in order.
+  setsid "$BIN" --handler=sqlite --sqlite-url="file:$STATE/data/" --listen-addr="$ADDR" --state-dir="$STATE" \
     --debug-addr=- --telemetry=disable --log-level=warn >>"$STATE/ferretdb.log" 2>&1 &
   echo $! > "$STATE/pid"
   local deadline=$((SECONDS + TIMEOUT))

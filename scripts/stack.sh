@@ -49,11 +49,8 @@ up() {
   $PY scripts/certs.py >/dev/null
   start server $PY -m server
   wait_for server $PY scripts/wait_healthy.py "$DRIFT_MONITOR_LISTEN"
-  start issuer $PY -m sandbox.issuer serve --listen "${ISSUER#http://}"
-  wait_for issuer curl -fsS "$ISSUER/jwks"
-  $PY envoy/render.py --profile dev --out $RUN/envoy >/dev/null
-  start envoy .venv/bin/envoy -c $RUN/envoy/envoy.yaml --use-dynamic-base-id --log-level warn
-  wait_for envoy curl -fsS --cacert $RUN/certs/ca.pem https://localhost:8443/v1/experiments
+  scripts/edge.sh start || { down; exit 1; }  # sandbox issuer + Envoy (dev certificates, rendered config)
+  wait_for envoy curl -fsS --cacert $RUN/certs/ca.pem https://localhost:8443/v1/experiments  # backend healthy behind it
   $PY -m sandbox.seed --target "$DRIFT_MONITOR_LISTEN"
   cat <<MSG
 
@@ -67,8 +64,7 @@ MSG
 }
 
 down() {
-  stop envoy
-  stop issuer
+  scripts/edge.sh stop
   stop server
   scripts/ferretdb.sh stop
 }
@@ -77,11 +73,14 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   run)
-    trap 'echo; down' EXIT
+    # A script's background children ignore SIGINT, so the EXIT trap also ends the log tail.
+    trap 'echo; [ -z "${TAIL:-}" ] || kill "$TAIL" 2>/dev/null || true; down' EXIT
     trap 'exit 0' INT TERM
     up
     echo "Ctrl-C stops everything."
-    tail -n 0 -f $RUN/server.log $RUN/envoy.log & wait $!
+    # --pid: also return when the server dies by itself, rather than tailing a dead stack.
+    tail -n 0 -f --pid="$(cat $RUN/server.pid)" $RUN/server.log $RUN/envoy.log & TAIL=$!
+    wait $TAIL
     ;;
   *) echo "usage: $0 up|down|run" >&2; exit 2 ;;
 esac

@@ -1,279 +1,373 @@
-"""The filter language of List calls (AIP-160 style), compiled to a MongoDB query.
+"""The filter language of List calls (AIP-160 subset), compiled to a MongoDB query dict.
 
 Clients never send database operators: they send this text, and only comparisons on whitelisted
-fields (plus validated `*.parameters.<key>` paths) come out. Grammar (EBNF):
+fields (plus validated keys under the configured dynamic prefixes) come out. Grammar (EBNF):
 
-    filter     = [ expression ] ;
-    expression = conjunction { "OR" conjunction } ;
-    conjunction= negation { "AND" negation } ;
-    negation   = ( "NOT" | "-" ) negation | term ;
-    term       = "(" expression ")" | comparison ;
-    comparison = field ( "=" | "!=" | "<" | "<=" | ">" | ">=" | ":" ) value ;
-    field      = name { "." name } ;
-    value      = quoted string | bare word | number | "true" | "false" | "null" | "*" (only after ":") ;
+    filter      = [ expression ] ;
+    expression  = conjunction { "OR" conjunction } ;
+    conjunction = negation { "AND" negation } ;
+    negation    = ( "NOT" | "-" ) negation | term ;
+    term        = "(" expression ")" | comparison ;
+    comparison  = field operator value ;
+    operator    = "=" | "!=" | "<" | "<=" | ">" | ">=" | ":" ;
+    field       = a known field name | prefix "." key { "." key } ;   (* at most 8 keys *)
+    key         = /[A-Za-z_][A-Za-z0-9_-]*/ ;
+    value       = '"' chars '"' | "'" chars "'" | bare ;            (* backslash escapes in quotes *)
+    bare        = any run of characters except whitespace, "(" and ")" ;
 
-Precedence is NOT > AND > OR, as in SQL and most languages. AIP-160 binds OR tighter than AND; we
-deliberately don't, because `a AND b OR c` reading as `a AND (b OR c)` surprises people. Use
-parentheses to be explicit. Implicit AND (two terms side by side) is refused with a hint.
+Precedence is NOT > AND > OR, as in SQL and most programming languages. This deliberately deviates
+from AIP-160, which binds OR tighter than AND: `a AND b OR c` here means `(a AND b) OR c`. Use
+parentheses to be explicit. Implicit AND (two conditions side by side) is refused with a hint to
+write AND; keywords are upper case only.
 
-Values: "text" or 'text' (backslash escapes), bare words (COMPLETED), numbers, true/false, null,
-RFC 3339 times (2024-01-01T00:00:00Z, quoted or bare, or a date 2024-01-01, read as UTC).
-A trailing * in a string value for = or : is a prefix match. `field:*` means present and not empty;
-on a list field, `tags:x` means the list contains x.
+Values are typed by the field: string (any literal; a trailing unescaped `*` with `=` or `:` is a
+prefix match), enum (one of the allowed names), bool (true/false), number (int or float),
+time (RFC 3339 such as 2024-01-01T00:00:00Z, quoted or bare, or a date 2024-01-01 meaning midnight
+UTC; always becomes an aware UTC datetime), string_list (`tags:x` means the list contains x).
+Free-form keys under a dynamic prefix infer the type from the literal: number, true/false, null,
+otherwise string (quoted literals are always strings). `null` (unquoted) works with =, : and !=.
+`field:*` means present and not null, and for string and string_list fields also not "" / []
+(proto3 cannot tell an unset string from an empty one, so the stored default counts as absent).
+
+Output uses only $and, $or, $nor, $ne, $lt, $lte, $gt, $gte, $exists and $regex, and the only regex
+is an anchored, escaped prefix. User text never becomes a key except as a validated dynamic path.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+
+__all__ = ["FieldSpec", "FilterError", "compile_filter"]
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 32
 MAX_COMPARISONS = 64
 MAX_DYNAMIC_DEPTH = 8
 
-_OPERATORS = {"=": None, "!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", ":": None}
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z_][A-Za-z0-9_\-]*)*")
-_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
-_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\Z")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_BARE_STOP = set(" \t\r\n()\"'")
-_KEYWORDS = {"AND", "OR", "NOT"}
+KINDS = frozenset({"string", "bool", "time", "number", "enum", "string_list"})
+_DYNAMIC = "dynamic"  # internal kind for keys under a dynamic prefix
+_ORDERING = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+_KEYWORDS = frozenset({"AND", "OR", "NOT"})
+# Longest first so "<=" is not read as "<" followed by "=".
+_OPERATOR_RE = re.compile(r"!=|<=|>=|=|<|>|:")
+_NAME_RE = re.compile(r"[^\s()\"'=!<>:]+")
+_BARE_VALUE_RE = re.compile(r"[^\s()]+")
+_SEGMENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
+_NUMBER_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
+_TIME_RE = re.compile(
+    r"(?P<y>[0-9]{4})-(?P<mo>[0-9]{2})-(?P<d>[0-9]{2})"
+    r"(?:[Tt](?P<h>[0-9]{2}):(?P<mi>[0-9]{2}):(?P<s>[0-9]{2})(?:\.(?P<f>[0-9]{1,9}))?"
+    r"(?P<tz>[Zz]|[+-][0-9]{2}:[0-9]{2}))?\Z"
+)
+_INT64 = 2**63  # BSON cannot store larger integers; refuse them here rather than fail in the driver
 
 
 class FilterError(ValueError):
-    """The filter cannot be used; the message says what and where."""
+    """The filter cannot be used; the message says what is wrong and at which column."""
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    path: str
-    kind: str  # string | bool | time | number | enum | string_list | any
-    enum_values: tuple[str, ...] = ()
+    path: str  # MongoDB document path
+    kind: str  # string | bool | time | number | enum | string_list
+    enum_values: tuple[str, ...] = ()  # for enum: allowed names, stored as the same strings
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS | {_DYNAMIC}:
+            raise ValueError(f"unknown field kind {self.kind!r}")
 
 
 @dataclass(frozen=True)
-class _Value:
+class _Token:
+    kind: str  # "(" | ")" | "-" | "op" | "word" | "string" | "end"
     text: str
-    quoted: bool
-    column: int
+    column: int  # 1-based, for messages
+    literal_star: bool = False  # a quoted string whose final "*" was escaped: not a wildcard
 
 
 def compile_filter(
     text: str, fields: Mapping[str, FieldSpec], dynamic_prefixes: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
+    """Compile filter `text` over the public `fields` into a MongoDB query; raise FilterError."""
     if len(text) > MAX_LENGTH:
         raise FilterError(f"filter is longer than {MAX_LENGTH} characters")
     if not text.strip():
         return {}
-    return _Parser(text, fields, dynamic_prefixes or {}).parse()
+    return _Parser(_tokenize(text), fields, dynamic_prefixes or {}).parse()
+
+
+def _tokenize(text: str) -> list[_Token]:
+    """Split into tokens. Context matters: after an operator comes a value, which may contain ':'
+    and '-' (timestamps), so bare values run to whitespace or a parenthesis."""
+    tokens: list[_Token] = []
+    pos, expect_value = 0, False
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            tokens.append(_Token("end", "", pos + 1))
+            return tokens
+        char, column = text[pos], pos + 1
+        if char in "()":
+            tokens.append(_Token(char, char, column))
+            pos += 1
+        elif char in "\"'":
+            pos = _quoted(text, pos, tokens)
+        elif expect_value and char in "=!<>:":
+            # Almost always a typo such as "==" or "=>"; a value like that can still be quoted.
+            raise FilterError(f"expected a value at column {column}, found {char!r}; quote values starting with it")
+        elif expect_value:
+            match = _BARE_VALUE_RE.match(text, pos)
+            assert match  # non-space, non-paren character guarantees a match
+            tokens.append(_Token("word", match.group(), column))
+            pos = match.end()
+        elif match := _OPERATOR_RE.match(text, pos):
+            tokens.append(_Token("op", match.group(), column))
+            pos = match.end()
+        elif char == "-":
+            tokens.append(_Token("-", char, column))
+            pos += 1
+        elif match := _NAME_RE.match(text, pos):
+            tokens.append(_Token("word", match.group(), column))
+            pos = match.end()
+        else:  # a lone "!" is the only character that starts nothing
+            raise FilterError(f"unexpected character {char!r} at column {column}")
+        expect_value = tokens[-1].kind == "op"
+
+
+def _quoted(text: str, pos: int, tokens: list[_Token]) -> int:
+    quote, start = text[pos], pos
+    pos += 1
+    chars: list[str] = []
+    escaped_last = False
+    while pos < len(text) and text[pos] != quote:
+        char, escaped_last = text[pos], False
+        if char == "\\" and pos + 1 < len(text):
+            pos += 1
+            char, escaped_last = {"n": "\n", "t": "\t", "r": "\r"}.get(text[pos], text[pos]), True
+        chars.append(char)
+        pos += 1
+    if pos >= len(text):
+        raise FilterError(f"unterminated string starting at column {start + 1}")
+    literal_star = escaped_last and chars[-1] == "*"
+    tokens.append(_Token("string", "".join(chars), start + 1, literal_star))
+    return pos + 1
 
 
 class _Parser:
-    def __init__(self, text: str, fields: Mapping[str, FieldSpec], prefixes: Mapping[str, str]) -> None:
-        self.text = text
-        self.pos = 0
+    """Recursive descent over the token list; depth and comparison counts bound the work."""
+
+    def __init__(self, tokens: list[_Token], fields: Mapping[str, FieldSpec], prefixes: Mapping[str, str]) -> None:
+        self.tokens = tokens
+        self.index = 0
         self.fields = fields
         self.prefixes = prefixes
         self.depth = 0
         self.comparisons = 0
 
-    # -- scanning ---------------------------------------------------------------------------------
+    @property
+    def token(self) -> _Token:
+        return self.tokens[self.index]
 
-    def _skip_space(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos].isspace():
-            self.pos += 1
+    def _keyword(self, word: str) -> bool:
+        return self.token.kind == "word" and self.token.text == word
 
-    def _error(self, message: str, column: int | None = None) -> FilterError:
-        return FilterError(f"{message} at column {(self.pos if column is None else column) + 1}")
-
-    def _peek_word(self) -> str:
-        self._skip_space()
-        match = re.compile(r"[A-Za-z]+").match(self.text, self.pos)
-        word = match.group(0) if match else ""
-        end = self.pos + len(word)
-        # A keyword only when it stands alone (NOTE is a field name, not NOT + E).
-        if word in _KEYWORDS and (end == len(self.text) or self.text[end] in _BARE_STOP):
-            return word
-        return ""
-
-    def _at(self, char: str) -> bool:
-        self._skip_space()
-        return self.text.startswith(char, self.pos)
-
-    # -- grammar ----------------------------------------------------------------------------------
+    def _advance(self) -> _Token:
+        token = self.token
+        self.index += 1
+        return token
 
     def parse(self) -> dict[str, Any]:
         result = self._expression()
-        self._skip_space()
-        if self.pos < len(self.text):
-            if self._at(")"):
-                raise self._error("unbalanced ')'")
-            raise self._error("expected AND or OR between conditions (conditions side by side are not combined)")
+        token = self.token
+        if token.kind == ")":
+            raise FilterError(f"unbalanced ')' at column {token.column}")
+        if token.kind != "end":
+            raise FilterError(
+                f"expected AND or OR at column {token.column}, found {token.text!r} "
+                "(conditions side by side are not combined; write AND explicitly)"
+            )
         return result
 
-    def _nest(self) -> None:
+    def _enter(self, column: int) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self._error(f"filter nests deeper than {MAX_DEPTH} levels")
+            raise FilterError(f"filter nests deeper than {MAX_DEPTH} levels at column {column}")
 
     def _expression(self) -> dict[str, Any]:
-        self._nest()
         parts = [self._conjunction()]
-        while self._peek_word() == "OR":
-            self.pos += 2
+        while self._keyword("OR"):
+            self._advance()
             parts.append(self._conjunction())
-        self.depth -= 1
         return parts[0] if len(parts) == 1 else {"$or": parts}
 
     def _conjunction(self) -> dict[str, Any]:
         parts = [self._negation()]
-        while self._peek_word() == "AND":
-            self.pos += 3
+        while self._keyword("AND"):
+            self._advance()
             parts.append(self._negation())
         return parts[0] if len(parts) == 1 else {"$and": parts}
 
     def _negation(self) -> dict[str, Any]:
-        if self._peek_word() == "NOT":
-            self.pos += 3
-        elif self._at("-"):
-            self.pos += 1
-        else:
+        if not (self._keyword("NOT") or self.token.kind == "-"):
             return self._term()
-        self._nest()
+        self._enter(self._advance().column)
         inner = self._negation()
         self.depth -= 1
         return {"$nor": [inner]}
 
     def _term(self) -> dict[str, Any]:
-        if self._at("("):
-            self.pos += 1
-            inner = self._expression()
-            if not self._at(")"):
-                raise self._error("missing ')'")
-            self.pos += 1
-            return inner
-        return self._comparison()
+        if self.token.kind != "(":
+            return self._comparison()
+        self._enter(self._advance().column)
+        inner = self._expression()
+        if self.token.kind != ")":
+            raise FilterError(f"missing ')' at column {self.token.column}")
+        self._advance()
+        self.depth -= 1
+        return inner
 
     def _comparison(self) -> dict[str, Any]:
-        self._skip_space()
-        start = self.pos
-        match = _NAME.match(self.text, self.pos)
-        if not match:
-            raise self._error("expected a field name")
-        name = match.group(0)
-        self.pos = match.end()
-        spec = self._field(name, start)
-        self._skip_space()
-        op = next((o for o in ("!=", "<=", ">=", "=", "<", ">", ":") if self.text.startswith(o, self.pos)), None)
-        if op is None:
-            raise self._error(f"expected an operator (=, !=, <, <=, >, >=, :) after {name!r}")
-        self.pos += len(op)
-        value = self._value()
+        name = self.token
+        if name.kind != "word" or name.text in _KEYWORDS:
+            found = "end of filter" if name.kind == "end" else repr(name.text)
+            raise FilterError(f"expected a field name at column {name.column}, found {found}")
+        self._advance()
+        spec = self._field(name)
+        if self.token.kind != "op":
+            raise FilterError(
+                f"expected an operator (=, !=, <, <=, >, >=, :) after {name.text!r} at column {self.token.column}"
+            )
+        op = self._advance().text
+        value = self.token
+        if value.kind not in ("word", "string"):
+            raise FilterError(f"expected a value after {op!r} at column {value.column}")
+        self._advance()
         self.comparisons += 1
         if self.comparisons > MAX_COMPARISONS:
-            raise self._error(f"filter has more than {MAX_COMPARISONS} comparisons")
-        return _compare(spec, name, op, value)
+            raise FilterError(f"filter has more than {MAX_COMPARISONS} comparisons at column {name.column}")
+        return _compare(spec, name.text, op, value)
 
-    def _field(self, name: str, column: int) -> FieldSpec:
-        if name in self.fields:
-            return self.fields[name]
+    def _field(self, name: _Token) -> FieldSpec:
+        if name.text in self.fields:
+            return self.fields[name.text]
         for public, path in self.prefixes.items():
-            if name.startswith(public + "."):
-                segments = name[len(public) + 1 :].split(".")
-                if len(segments) > MAX_DYNAMIC_DEPTH or not all(_SEGMENT.match(s) for s in segments):
-                    raise self._error(f"invalid key path {name!r}", column)
-                return FieldSpec(f"{path}.{'.'.join(segments)}", "any")
-        allowed = ", ".join([*self.fields, *(f"{p}.<key>" for p in self.prefixes)])
-        raise self._error(f"unknown field {name!r} (allowed: {allowed})", column)
-
-    def _value(self) -> _Value:
-        self._skip_space()
-        column = self.pos
-        if self.pos >= len(self.text):
-            raise self._error("expected a value")
-        quote = self.text[self.pos]
-        if quote in "\"'":
-            self.pos += 1
-            chars = []
-            while self.pos < len(self.text) and self.text[self.pos] != quote:
-                char = self.text[self.pos]
-                if char == "\\" and self.pos + 1 < len(self.text):
-                    self.pos += 1
-                    char = {"n": "\n", "t": "\t"}.get(self.text[self.pos], self.text[self.pos])
-                chars.append(char)
-                self.pos += 1
-            if self.pos >= len(self.text):
-                raise self._error("unterminated string", column)
-            self.pos += 1
-            return _Value("".join(chars), True, column)
-        end = self.pos
-        while end < len(self.text) and self.text[end] not in _BARE_STOP:
-            end += 1
-        if end == self.pos:
-            raise self._error("expected a value")
-        word, self.pos = self.text[self.pos : end], end
-        return _Value(word, False, column)
+            if name.text.startswith(public + "."):
+                keys = name.text[len(public) + 1 :].split(".")
+                if len(keys) > MAX_DYNAMIC_DEPTH:
+                    raise FilterError(f"key path {name.text!r} at column {name.column} is deeper than {MAX_DYNAMIC_DEPTH}")
+                bad = next((key for key in keys if not _SEGMENT_RE.match(key)), None)
+                if bad is not None:
+                    raise FilterError(
+                        f"invalid key {bad!r} in {name.text!r} at column {name.column}; "
+                        "keys are letters, digits, '_' and '-', starting with a letter or '_'"
+                    )
+                return FieldSpec(f"{path}.{'.'.join(keys)}", _DYNAMIC)
+        allowed = ", ".join([*self.fields, *(f"{prefix}.<key>" for prefix in self.prefixes)])
+        raise FilterError(f"unknown field {name.text!r} at column {name.column}; allowed: {allowed}")
 
 
-def _compare(spec: FieldSpec, name: str, op: str, value: _Value) -> dict[str, Any]:
-    where = f"at column {value.column + 1}"
-    if op == ":" and value.text == "*" and not value.quoted:
-        # Presence as in proto3: set and not the default, so an empty string or list is absent.
-        empty = {"string": [None, ""], "string_list": [None, []]}.get(spec.kind, [None])
-        return {spec.path: {"$exists": True, "$nin": empty}}
-    if not value.quoted and value.text == "null":
-        if op not in ("=", "!="):
-            raise FilterError(f"null can only be compared with = or != {where}")
-        return {spec.path: None if op == "=" else {"$ne": None}}
-    if spec.kind in ("string", "string_list", "any") and value.text.endswith("*") and (value.quoted or spec.kind != "any" or not _NUMBER.match(value.text)):
+def _compare(spec: FieldSpec, name: str, op: str, value: _Token) -> dict[str, Any]:
+    where = f"at column {value.column}"
+    text, quoted = value.text, value.kind == "string"
+    if op == ":" and text == "*" and not quoted:
+        present = {spec.path: {"$exists": True, "$ne": None}}
+        # Proto3 has no "unset" for strings and lists: the stored default ("" or []) counts as absent.
+        empty = {"string": "", "string_list": []}.get(spec.kind)
+        return present if empty is None else {"$and": [present, {spec.path: {"$ne": empty}}]}
+    if text == "null" and not quoted:
+        if op in _ORDERING:
+            raise FilterError(f"null can only be compared with =, != or : {where}")
+        return {spec.path: {"$ne": None} if op == "!=" else None}
+    # A dynamic key's bare true/false/number is not a string, so a trailing * there is no wildcard.
+    untyped = quoted or not (text in ("true", "false") or _NUMBER_RE.match(text))
+    stringy = spec.kind in ("string", "string_list") or (spec.kind == _DYNAMIC and untyped)
+    if stringy and text.endswith("*") and not value.literal_star:
         if op not in ("=", ":"):
-            raise FilterError(f"a * prefix match needs = or : {where}")
-        # The only regex we emit: an escaped, anchored prefix.
-        return {spec.path: {"$regex": "^" + re.escape(value.text[:-1])}}
-    if spec.kind == "string_list" and op not in ("=", "!=", ":"):
-        raise FilterError(f"{name} is a list: use :, = or != {where}")
-    literal = _literal(spec, name, value, where)
-    mongo_op = _OPERATORS[op]
-    return {spec.path: literal if mongo_op is None else {mongo_op: literal}}
+            raise FilterError(f"a trailing * (prefix match) needs = or : {where}")
+        # The only regex we emit: anchored and escaped, so user text cannot inject a pattern.
+        return {spec.path: {"$regex": "^" + re.escape(text[:-1])}}
+    if op in _ORDERING and spec.kind in ("bool", "enum", "string_list"):
+        raise FilterError(f"{name} cannot be ordered; use =, != or : {where}")
+    literal = _literal(spec, name, text, quoted, where)
+    if op == "!=":
+        return {spec.path: {"$ne": literal}}
+    if op in _ORDERING:
+        return {spec.path: {_ORDERING[op]: literal}}
+    return {spec.path: literal}  # "=" and ":" (for a list, Mongo equality already means "contains")
 
 
-def _literal(spec: FieldSpec, name: str, value: _Value, where: str) -> Any:
-    text = value.text
+def _literal(spec: FieldSpec, name: str, text: str, quoted: bool, where: str) -> Any:
     if spec.kind in ("string", "string_list"):
         return text
     if spec.kind == "enum":
         if text not in spec.enum_values:
-            raise FilterError(f"{name} must be one of {', '.join(spec.enum_values)}, not {text!r} {where}")
+            raise FilterError(f"{name} must be one of {', '.join(spec.enum_values)}; got {text!r} {where}")
         return text
     if spec.kind == "bool":
-        if value.quoted or text not in ("true", "false"):
-            raise FilterError(f"{name} is true or false, not {text!r} {where}")
+        if quoted or text not in ("true", "false"):
+            raise FilterError(f"{name} must be true or false; got {text!r} {where}")
         return text == "true"
     if spec.kind == "number":
-        if value.quoted or not _NUMBER.match(text):
-            raise FilterError(f"{name} needs a number, not {text!r} {where}")
-        return float(text)
+        number = None if quoted else _number(text, where)
+        if number is None:
+            raise FilterError(f"{name} needs a number; got {text!r} {where}")
+        return number
     if spec.kind == "time":
         return _time(name, text, where)
-    # "any": a free-form parameter; the literal's own form decides its type.
-    if value.quoted:
+    return _dynamic(text, quoted, where)
+
+
+def _dynamic(text: str, quoted: bool, where: str) -> Any:
+    """A free-form key's value: its type comes from the literal's own form."""
+    if quoted:
         return text
     if text in ("true", "false"):
         return text == "true"
-    if _NUMBER.match(text):
-        return float(text)
-    return text
+    number = _number(text, where)
+    return text if number is None else number
+
+
+def _number(text: str, where: str) -> int | float | None:
+    if not _NUMBER_RE.match(text):
+        return None
+    if not any(c in text for c in ".eE"):
+        number: int | float = int(text)
+        if abs(number) >= _INT64:
+            raise FilterError(f"integer {text} is out of range {where}")
+        return number
+    number = float(text)
+    if not math.isfinite(number):
+        raise FilterError(f"number {text} is out of range {where}")
+    return number
 
 
 def _time(name: str, text: str, where: str) -> datetime:
-    if not _DATE.match(text):
-        raise FilterError(f"{name} needs an RFC 3339 time like 2024-01-01T00:00:00Z, not {text!r} {where}")
+    hint = f"{name} needs an RFC 3339 time like 2024-01-01T00:00:00Z or a date 2024-01-01; got {text!r} {where}"
+    match = _TIME_RE.match(text)
+    if not match:
+        raise FilterError(hint)
+    part = match.groupdict()
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise FilterError(f"{name} needs an RFC 3339 time like 2024-01-01T00:00:00Z, not {text!r} {where}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        tz = UTC
+        if part["tz"] and part["tz"] not in "Zz":
+            sign = -1 if part["tz"][0] == "-" else 1
+            if int(part["tz"][1:3]) > 23 or int(part["tz"][4:6]) > 59:
+                raise ValueError
+            tz = timezone(sign * timedelta(hours=int(part["tz"][1:3]), minutes=int(part["tz"][4:6])))
+        moment = datetime(
+            int(part["y"]), int(part["mo"]), int(part["d"]),
+            int(part["h"] or 0), int(part["mi"] or 0), int(part["s"] or 0),
+            int((part["f"] or "0")[:6].ljust(6, "0")),  # Mongo keeps milliseconds; we keep what Python can
+            tzinfo=tz,
+        )  # fmt: skip
+        return moment.astimezone(UTC)
+    # ValueError: e.g. February 30th, hour 25, offset of 24 hours; OverflowError: year 1 or 9999
+    # shifted by its offset out of the range datetime can hold.
+    except (ValueError, OverflowError):
+        raise FilterError(hint) from None

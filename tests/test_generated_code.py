@@ -1,27 +1,65 @@
-"""The committed stubs are exactly what `make proto` produces, and the check notices a difference."""
+"""The committed stubs are exactly what `make proto` produces, and the check notices any difference."""
+
+from __future__ import annotations
 
 import importlib.util
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+GENERATED = Path("drift_monitoring") / "v1"
 
 
 def test_generated_code_is_up_to_date():
-    result = subprocess.run([sys.executable, "scripts/gen_protos.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "scripts/gen_protos.py", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_check_fails_on_stale_code(tmp_path, monkeypatch):
+@pytest.fixture
+def copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, Path]:
+    """scripts/gen_protos.py loaded as a module and pointed at a copy of protos/ and drift_monitoring/v1."""
     shutil.copytree(ROOT / "protos", tmp_path / "protos")
-    shutil.copytree(ROOT / "drift_monitoring" / "v1", tmp_path / "drift_monitoring" / "v1")
-    with (tmp_path / "drift_monitoring" / "v1" / "drift_pb2.py").open("a") as generated:
-        generated.write("# edited by hand\n")
-    spec = importlib.util.spec_from_file_location("gen_protos", ROOT / "scripts" / "gen_protos.py")
+    shutil.copytree(ROOT / GENERATED, tmp_path / GENERATED, ignore=shutil.ignore_patterns("__pycache__"))
+    spec = importlib.util.spec_from_file_location("gen_protos_under_test", ROOT / "scripts" / "gen_protos.py")
+    assert spec and spec.loader
     gen_protos = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen_protos)
     monkeypatch.setattr(gen_protos, "ROOT", tmp_path)
     monkeypatch.setattr(gen_protos, "PROTO_ROOT", tmp_path / "protos")
+    return gen_protos, tmp_path / GENERATED
+
+
+def test_check_passes_on_an_exact_copy(copy):
+    """The control: the copy itself is fine, so a failure below comes from the edit alone."""
+    gen_protos, _ = copy
+    assert gen_protos.check() == 0
+
+
+def test_check_fails_on_an_edited_file(copy, capsys):
+    gen_protos, generated = copy
+    with (generated / "drift_pb2.py").open("a") as stub:
+        stub.write("# edited by hand\n")
     assert gen_protos.check() == 1
+    assert "drift_monitoring/v1/drift_pb2.py" in capsys.readouterr().out
+
+
+def test_check_fails_on_a_missing_file(copy, capsys):
+    gen_protos, generated = copy
+    (generated / "user_pb2.pyi").unlink()
+    assert gen_protos.check() == 1
+    assert "drift_monitoring/v1/user_pb2.pyi" in capsys.readouterr().out
+
+
+def test_check_fails_when_a_proto_changed(copy, capsys):
+    gen_protos, _ = copy
+    proto = gen_protos.PROTO_ROOT / "drift_monitoring" / "v1" / "user.proto"
+    edited = proto.read_text().replace("message GetCurrentUserRequest {}", "message GetCurrentUserRequest {\n  bool verbose = 1;\n}")
+    assert "verbose" in edited
+    proto.write_text(edited)
+    assert gen_protos.check() == 1
+    assert "drift_monitoring/v1/user_pb2.py" in capsys.readouterr().out

@@ -41,7 +41,7 @@ class Deps:
     async def caller(self, context: grpc.aio.ServicerContext) -> Caller:
         caller = caller_from_metadata(context.invocation_metadata() or (), self.settings)
         if caller.user_id is not None and not caller.has_entitlements_claim:
-            claims = await self.userinfo.claims(caller.issuer, caller.authorization, caller.expires)
+            claims = await self.userinfo.claims(caller.issuer, caller.authorization, caller.expires, caller.subject)
             caller = with_entitlements(caller, entitlements_from(claims, self.settings), self.settings)
         return caller
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 from sandbox.issuer.keys import persona_claims
-from tests.harness import ENVOY, ROOT, Envoy, Issuer
+from tests.edge.stack import ENVOY, ROOT, Envoy, Issuer
 
 GROUP = "urn:drift-monitoring:group:ml-team"
 
@@ -272,10 +272,15 @@ def test_rate_limit_returns_resource_exhausted(run_dir, server, issuer, ca_pem):
 
 @pytest.mark.parametrize("profile", ["dev", "test", "prod"])
 def test_envoy_validates_every_profile(tmp_path, ca_pem, profile):
-    cert_dir = tmp_path / "certs"
-    cert_dir.mkdir()
-    for source, target in (("server.pem", "fullchain.pem"), ("server-key.pem", "privkey.pem"), ("server.pem", "server.pem"), ("server-key.pem", "server-key.pem")):
-        (cert_dir / target).write_bytes((ca_pem.parent / source).read_bytes())
+    if profile == "prod":  # laid out as the certbot deploy hook leaves it: current/{fullchain,privkey}.pem
+        source = tmp_path / "live"
+        source.mkdir()
+        (source / "fullchain.pem").write_bytes((ca_pem.parent / "server.pem").read_bytes())
+        (source / "privkey.pem").write_bytes((ca_pem.parent / "server-key.pem").read_bytes())
+        cert_dir = tmp_path / "tls"
+        subprocess.run([str(ROOT / "envoy" / "install-certs.sh"), str(source), str(cert_dir)], check=True, capture_output=True)
+    else:
+        cert_dir = ca_pem.parent
     extra = ["--domain", "drift.example.org", "--proxy-secret", "p" * 32,
              "--issuers", json.dumps([{"name": "egi", "url": "https://aai.egi.eu/auth/realms/egi", "jwks_uri": "https://aai.egi.eu/auth/realms/egi/protocol/openid-connect/certs"}])] if profile == "prod" else []
     subprocess.run([sys.executable, str(ROOT / "envoy" / "render.py"), "--profile", profile, "--out", str(tmp_path / "out"), "--cert-dir", str(cert_dir), *extra], check=True)
@@ -289,3 +294,42 @@ def test_prod_refuses_localhost(tmp_path):
         capture_output=True, text=True,
     )
     assert result.returncode == 2 and "APP_DOMAIN_NAME" in result.stderr
+
+
+def test_backend_refuses_a_wrong_secret_even_with_identity_headers(server, world, issuer):
+    forged = (("x-dm-proxy-secret", "not-the-secret-not-the-secret"),
+              ("x-jwt-payload", base64.urlsafe_b64encode(json.dumps(persona_claims("admin", issuer.url)).encode()).rstrip(b"=").decode()))
+    with grpc.insecure_channel(server.target) as direct:
+        with pytest.raises(grpc.RpcError) as caught:
+            user_pb2_grpc.UserServiceStub(direct).ListUsers(user_pb2.ListUsersRequest(), metadata=forged, timeout=5)
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_rest_status_codes_of_the_server_are_not_rewritten(world, http, envoy, issuer):
+    """Envoy maps its own 403 (jwt_authn's audience check) to 401; the server's PERMISSION_DENIED stays 403."""
+    reader = {"authorization": f"Bearer {issuer.token('reader')}"}
+    assert http.get(f"{envoy.url}/v1/users", headers=reader).status_code == 403
+    wrong_audience = {"authorization": f"Bearer {issuer.token('reader', audience='someone-else')}"}
+    assert http.get(f"{envoy.url}/v1/users", headers=wrong_audience).status_code == 401
+    assert http.get(f"{envoy.url}/v1/experiments", headers={"authorization": "Bearer not.a.token"}).status_code == 401
+
+
+def test_tokens_in_query_strings_are_not_accepted(world, http, envoy, issuer):
+    """Only the Authorization header carries tokens (URLs end up in logs); a query token is ignored, so anonymous."""
+    reply = http.get(f"{envoy.url}/v1/experiments/{world[0].id}", params={"access_token": issuer.token("outsider")})
+    assert reply.status_code in (400, 404), reply.text  # never the private experiment
+
+
+def test_a_browser_login_token_works_through_envoy(stubs, world, issuer):
+    """authorization_code + PKCE at the sandbox issuer gives an access token Envoy and the server accept."""
+    verifier = base64.urlsafe_b64encode(b"v" * 48).rstrip(b"=").decode()
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = {"response_type": "code", "client_id": "drift-monitoring-web", "redirect_uri": "https://localhost:8443/callback",
+             "scope": "openid profile", "state": "s1", "code_challenge": challenge, "code_challenge_method": "S256"}
+    redirect = httpx.post(f"{issuer.url}/authorize", data={**query, "persona": "editor"})
+    assert redirect.status_code == 302
+    code = dict(httpx.QueryParams(httpx.URL(redirect.headers["location"]).query))["code"]
+    tokens = httpx.post(f"{issuer.url}/token", data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                                                      "client_id": query["client_id"], "redirect_uri": query["redirect_uri"]}).json()
+    got = stubs[0].GetExperiment(experiment_pb2.GetExperimentRequest(experiment_id=world[0].id), metadata=bearer(tokens["access_token"]), timeout=10)
+    assert got.caller_access == experiment_pb2.ACCESS_LEVEL_READ
