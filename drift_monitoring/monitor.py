@@ -34,6 +34,9 @@ from drift_monitoring.v1 import drift_pb2
 log = logging.getLogger("drift_monitoring")
 RESULTS = ("concept_drift", "data_drift", "result")
 SYNC_BUDGET = 2.0  # seconds a monitor spends sending earlier spooled runs before its own
+# After a run found the server unreachable, the next runs within this many seconds go straight to the
+# spool instead of each waiting out settings.timeout: a job loop must not slow down while the server is away.
+BREAKER_SECONDS = 30.0
 
 
 def plain(value: Any) -> Any:
@@ -99,6 +102,9 @@ class DriftMonitor:
         if self._client is None:
             self._client = Client(**self._settings)
         self.drift.start_time.GetCurrentTime()
+        if not self.strict and _recently_unreachable(self._client.settings):
+            self.offline = True
+            return self
         sync(self._client, budget=SYNC_BUDGET, quiet=True)
         try:
             self._experiment_id = self._client.find_experiment(self.experiment_name).id
@@ -157,6 +163,9 @@ class DriftMonitor:
             raise exc
         log.warning("drift monitor: server unreachable (%s); this run is kept locally and sent later", exc)
         self.offline = True
+        marker = _breaker(self._client.settings)  # type: ignore[union-attr]
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
 
     def _spool(self) -> None:
         record = {"experiment": self.experiment_name, "request_id": self.request_id, "drift": json_format.MessageToDict(self.drift)}
@@ -166,6 +175,17 @@ class DriftMonitor:
     def _close_client(self) -> None:
         if self._own_client and self._client is not None:
             self._client.close()
+
+
+def _breaker(settings: Settings) -> Path:
+    return spool_for(settings).directory / ".unreachable"
+
+
+def _recently_unreachable(settings: Settings) -> bool:
+    try:
+        return time.time() - _breaker(settings).stat().st_mtime < BREAKER_SECONDS
+    except FileNotFoundError:
+        return False
 
 
 def sync(client: Client, *, budget: float | None = None, quiet: bool = False) -> tuple[int, int]:
@@ -196,6 +216,8 @@ def sync(client: Client, *, budget: float | None = None, quiet: bool = False) ->
                 continue
             done(path)
             sent += 1
+    if sent:
+        _breaker(client.settings).unlink(missing_ok=True)  # the server is back
     left = spool.pending()
     if sent and not quiet:
         log.info("drift monitor: sent %d spooled run(s), %d left", sent, left)

@@ -6,6 +6,7 @@ import datetime as dt
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -130,3 +131,17 @@ def test_client_reuse_after_close_is_an_error(settings):
     client.close()  # idempotent
     with pytest.raises(Exception, match="closed"):
         client.me()
+
+
+def test_after_one_unreachable_run_the_next_ones_do_not_wait(experiment, settings):
+    unreachable = {**_unreachable(settings), "timeout": 3}
+    started = time.monotonic()
+    with DriftMonitor(experiment.name, "first", **unreachable):
+        pass
+    first = time.monotonic() - started
+    started = time.monotonic()
+    with DriftMonitor(experiment.name, "second", **unreachable) as monitor:
+        assert monitor.offline
+    second = time.monotonic() - started
+    assert first >= 1.5 and second < 0.5, (first, second)  # the first waited out its timeout; the next did not
+    assert spool_for(Settings(**unreachable)).pending() == 2
