@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 from bson import ObjectId
-from google.protobuf import empty_pb2, timestamp_pb2
+from google.protobuf import empty_pb2, struct_pb2, timestamp_pb2
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -93,6 +93,16 @@ def _find(experiment: ObjectId, drift_id: ObjectId) -> dict[str, Any] | None:
     """The drift by _id, if it belongs to this experiment (checked here, so the query stays on _id)."""
     doc = _collection().find_one({"_id": drift_id})
     return doc if doc is not None and doc["experiment"] == experiment else None
+
+
+def _check_total_parameters(doc: dict[str, Any]) -> None:
+    """The 64 KiB limit holds for the drift as stored after an update, not only for what the update sends."""
+    structs = [struct_pb2.Struct() for _ in RESULT_FIELDS]
+    for struct, name in zip(structs, RESULT_FIELDS, strict=True):
+        struct.update((doc.get(name) or {}).get("parameters") or {})
+    size = sum(struct.ByteSize() for struct in structs)
+    if size > validation.MAX_PARAMETER_BYTES:
+        raise invalid("drift", f"parameters of this drift would total {size} bytes; the limit is {validation.MAX_PARAMETER_BYTES}")
 
 
 def new_drift_doc(prefix: str, drift: drift_pb2.Drift, experiment: ObjectId, creator: str, request_id: str) -> dict[str, Any]:
@@ -216,8 +226,10 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
 
     def _update(self, experiment: ObjectId, drift_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
         with self.deps.events.drift_lock(drift_id):
-            if _find(experiment, drift_id) is None:
+            current = _find(experiment, drift_id)
+            if current is None:
                 return None
+            _check_total_parameters({**current, **changes})
             doc = _collection().find_one_and_update({"_id": drift_id}, {"$set": changes}, return_document=ReturnDocument.AFTER)
             if doc is not None:
                 self.deps.events.append(experiment, UPDATED, doc)

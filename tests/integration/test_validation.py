@@ -148,3 +148,14 @@ def test_batch_limits(people, scenario):
         lambda: people["editor"].drifts.BatchCreateDrifts(drift_pb2.BatchCreateDriftsRequest(experiment_id=scenario.private.id, requests=[other])),
         mentions="requests[0].experiment_id",
     )
+
+
+def test_update_may_not_push_a_drifts_parameters_over_the_limit(people, scenario, db):
+    editor = people["editor"]
+    drift = editor.create_drift(scenario.private.id, concept_drift=_drift_with_parameters({"big": "x" * 40_000}).concept_drift)
+    stored = db.drifts.find_one({"_id": ObjectId(drift.id)})
+    change = drift_pb2.Drift(id=drift.id, experiment_id=scenario.private.id)
+    change.data_drift.parameters.update({"big": "y" * 40_000})
+    request = drift_pb2.UpdateDriftRequest(drift=change, update_mask=field_mask_pb2.FieldMask(paths=["data_drift"]))
+    expect_error(Code.INVALID_ARGUMENT, lambda: editor.drifts.UpdateDrift(request), mentions="limit")
+    assert db.drifts.find_one({"_id": ObjectId(drift.id)}) == stored
