@@ -71,9 +71,9 @@ def result_from_proto(field: str, result: drift_pb2.DriftResult) -> dict[str, An
             {
                 "feature": validation.text(f"{where}.feature", feature.feature, low=1, high=validation.MAX_KEY),
                 "test": validation.text(f"{where}.test", feature.test, low=0, high=64),
-                "statistic": feature.statistic,
-                "p_value": feature.p_value if feature.HasField("p_value") else None,
-                "threshold": feature.threshold if feature.HasField("threshold") else None,
+                "statistic": validation.finite(f"{where}.statistic", feature.statistic),
+                "p_value": validation.finite(f"{where}.p_value", feature.p_value) if feature.HasField("p_value") else None,
+                "threshold": validation.finite(f"{where}.threshold", feature.threshold) if feature.HasField("threshold") else None,
                 "detected": feature.detected,
             }
         )

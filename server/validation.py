@@ -74,6 +74,12 @@ def timestamp(field: str, value: timestamp_pb2.Timestamp) -> timestamp_pb2.Times
     return value
 
 
+def finite(field: str, value: float) -> float:
+    if not math.isfinite(value):
+        raise invalid(field, "must be a finite number (no NaN or Infinity)")
+    return value
+
+
 def parameters(field: str, struct: struct_pb2.Struct) -> dict[str, Any]:
     """Plain dict of a Struct, refusing keys MongoDB would treat as operators or paths, and NaN/Inf."""
     return _struct(field, struct, 1)
@@ -103,7 +109,11 @@ def _value(field: str, value: struct_pb2.Value, depth: int) -> Any:
     if kind == "list_value":
         if depth + 1 > MAX_DEPTH:
             raise invalid(field, f"nesting deeper than {MAX_DEPTH} levels")
-        return [_value(f"{field}[{i}]", item, depth + 1) for i, item in enumerate(value.list_value.values)]
+        items = value.list_value.values
+        if any(item.WhichOneof("kind") == "list_value" for item in items):
+            # MongoDB stores lists of lists; FerretDB v1 refuses them, and we stay inside what both support.
+            raise invalid(field, "lists may not directly contain lists; wrap inner lists in objects")
+        return [_value(f"{field}[{i}]", item, depth + 1) for i, item in enumerate(items)]
     if kind == "string_value":
         return value.string_value
     if kind == "bool_value":

@@ -63,7 +63,23 @@ BAD_DRIFTS = [
     (_drift_with_parameters(_nested(17)), "drift.concept_drift.parameters"),
     (_nan_parameters(), "drift.concept_drift.parameters.p"),
     (drift_pb2.Drift(model="m", data_drift=drift_pb2.DriftResult(features=[drift_pb2.FeatureResult(feature="")])), "drift.data_drift.features[0].feature"),
+    (drift_pb2.Drift(model="m", data_drift=drift_pb2.DriftResult(features=[drift_pb2.FeatureResult(feature="a", statistic=float("nan"))])),
+     "drift.data_drift.features[0].statistic"),
+    (drift_pb2.Drift(model="m", data_drift=drift_pb2.DriftResult(features=[drift_pb2.FeatureResult(feature="a", p_value=float("inf"))])),
+     "drift.data_drift.features[0].p_value"),
+    (_drift_with_parameters({"matrix": [[1, 2], [3, 4]]}), "drift.concept_drift.parameters.matrix"),
 ]
+
+
+def test_batch_with_one_bad_feature_stores_nothing(people, scenario, db):
+    before = (db.drifts.count_documents({}), db.events.count_documents({}))
+    good = drift_pb2.CreateDriftRequest(drift=drift_pb2.Drift(model="fine"))
+    bad = drift_pb2.CreateDriftRequest(
+        drift=drift_pb2.Drift(model="m", data_drift=drift_pb2.DriftResult(features=[drift_pb2.FeatureResult(feature="a", threshold=float("inf"))]))
+    )
+    request = drift_pb2.BatchCreateDriftsRequest(experiment_id=scenario.private.id, requests=[good, good, bad])
+    expect_error(Code.INVALID_ARGUMENT, lambda: people["editor"].drifts.BatchCreateDrifts(request), mentions="requests[2].drift.data_drift.features[0].threshold")
+    assert (db.drifts.count_documents({}), db.events.count_documents({})) == before
 
 
 @pytest.mark.parametrize(("drift", "field"), BAD_DRIFTS, ids=[f"{i}-{f}" for i, (_, f) in enumerate(BAD_DRIFTS)])
