@@ -1,0 +1,142 @@
+"""`drift-monitor`: the command line for Drift Monitoring. Settings come from the same environment
+variables as the library (DRIFT_MONITOR_URL, DRIFT_MONITOR_TOKEN or DRIFT_MONITOR_MYTOKEN, ...).
+Human-readable output by default; --json prints one JSON document (or one per line for watch)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from drift_monitoring.client import LEVELS, Client
+from drift_monitoring.errors import DriftMonitorError
+from drift_monitoring.monitor import sync
+from drift_monitoring.v1 import drift_pb2, experiment_pb2
+
+
+def _dict(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def _status(value: int) -> str:
+    return drift_pb2.DriftStatus.Name(value).removeprefix("DRIFT_STATUS_")
+
+
+def _emit(args: argparse.Namespace, messages: Iterable[Message], line: Any) -> None:
+    if args.json:
+        print(json.dumps([_dict(m) for m in messages], indent=2))
+    else:
+        for message in messages:
+            print(line(message))
+
+
+def _experiment_line(e: experiment_pb2.Experiment) -> str:
+    access = experiment_pb2.AccessLevel.Name(e.caller_access).removeprefix("ACCESS_LEVEL_").lower()
+    return f"{e.name:<32} {'public' if e.public else 'private':<8} {access:<8} {e.id}"
+
+
+def _drift_line(d: drift_pb2.Drift) -> str:
+    verdicts = " ".join(f"{n}={'yes' if getattr(d, n).detected else 'no'}" for n in ("concept_drift", "data_drift", "result") if d.HasField(n))
+    return f"{d.create_time.ToJsonString():<25} {d.model:<24} {_status(d.status):<10} {verdicts}"
+
+
+def run(args: argparse.Namespace, client: Client) -> int:
+    command = args.command
+    if command == "register":
+        _emit(args, [client.register()], lambda u: f"registered {u.name or u.subject} ({u.id})")
+    elif command == "token":
+        _emit(args, [client.me()], lambda u: f"{u.name} <{u.email}> id {u.id}\nissuer {u.issuer}, subject {u.subject}"
+              f"\nentitlements: {', '.join(u.entitlements) or '-'}{' (admin)' if u.admin else ''}")
+    elif command == "sync":
+        sent, left = sync(client)
+        print(json.dumps({"sent": sent, "left": left}) if args.json else f"sent {sent} run(s), {left} left")
+    elif command == "experiments":
+        if args.action == "list":
+            _emit(args, list(client.list_experiments(args.filter)), _experiment_line)
+        elif args.action == "create":
+            _emit(args, [client.new_experiment(args.name, args.description, public=args.public)], _experiment_line)
+        else:
+            experiment = client.find_experiment(args.name)
+            if args.action == "show":
+                _emit(args, [experiment], _experiment_line)
+            elif args.action == "grant":
+                grants = [g for g in experiment.grants if g.entity != args.entity]
+                grants.append(experiment_pb2.Grant(entity=args.entity, level=LEVELS[args.level]))
+                updated = experiment_pb2.Experiment(id=experiment.id, grants=grants)
+                _emit(args, [client.update_experiment(updated, ["grants"])], _experiment_line)
+            elif args.action == "delete":
+                client.delete_experiment(experiment.id)
+                print(json.dumps({"deleted": experiment.id}) if args.json else f"deleted {experiment.name}")
+    elif command == "drifts":
+        experiment = client.find_experiment(args.experiment)
+        drifts = []
+        for drift in client.list_drifts(experiment.id, args.filter, args.order_by):
+            drifts.append(drift)
+            if len(drifts) >= args.limit:
+                break
+        _emit(args, drifts, _drift_line)
+    elif command == "watch":
+        experiment = client.find_experiment(args.experiment)
+        shown = 0
+        for event in client.watch_drifts(experiment.id):
+            if event.type == drift_pb2.DRIFT_EVENT_TYPE_HEARTBEAT:
+                continue
+            kind = drift_pb2.DriftEventType.Name(event.type).removeprefix("DRIFT_EVENT_TYPE_")
+            print(json.dumps(_dict(event)) if args.json else f"{kind:<8} {_drift_line(event.drift)}", flush=True)
+            shown += 1
+            if args.count and shown >= args.count:
+                break
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="drift-monitor", description=__doc__)
+    main.add_argument("--json", action="store_true", help="machine-readable output")
+    commands = main.add_subparsers(dest="command", required=True)
+    commands.add_parser("register", help="register yourself (accepts the terms of use)")
+    commands.add_parser("token", help="show who you are signed in as")
+    commands.add_parser("sync", help="send runs kept locally while the server was unreachable")
+    experiments = commands.add_parser("experiments", help="list, create, show, share or delete experiments")
+    actions = experiments.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list")
+    listing.add_argument("--filter", default="", help='e.g. \'name = "churn*"\'')
+    create = actions.add_parser("create")
+    create.add_argument("name")
+    create.add_argument("--description", default="")
+    create.add_argument("--public", action="store_true")
+    for action in ("show", "delete"):
+        actions.add_parser(action).add_argument("name")
+    grant = actions.add_parser("grant", help="give a user id or entitlement a level (read, edit, manage)")
+    grant.add_argument("name")
+    grant.add_argument("entity")
+    grant.add_argument("level", choices=sorted(LEVELS))
+    drifts = commands.add_parser("drifts", help="list the runs of an experiment")
+    drifts.add_argument("experiment")
+    drifts.add_argument("--filter", default="", help="e.g. 'status = FAILED AND create_time > 2026-01-01'")
+    drifts.add_argument("--order-by", default="")
+    drifts.add_argument("--limit", type=int, default=50)
+    watch = commands.add_parser("watch", help="print runs as they start, change and finish")
+    watch.add_argument("experiment")
+    watch.add_argument("--count", type=int, default=0, help="stop after this many changes")
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        with Client() as client:
+            return run(args, client)
+    except DriftMonitorError as exc:
+        print(f"drift-monitor: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
