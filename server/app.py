@@ -33,6 +33,7 @@ SERVICE_NAMES = (
     drift_pb2.DESCRIPTOR.services_by_name["DriftService"].full_name,
     user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
 )
+DRAIN_SECONDS = 1.0
 # Keep idle streams alive through proxies and detect dead peers.
 SERVER_OPTIONS = [
     ("grpc.keepalive_time_ms", 30_000),
@@ -42,17 +43,46 @@ SERVER_OPTIONS = [
 ]
 
 
+class Drain(grpc.aio.ServerInterceptor):
+    """Once draining, new calls are refused with UNAVAILABLE (retryable, unlike the CANCELLED that
+    grpc's own stop gives calls it has accepted but not yet started)."""
+
+    def __init__(self) -> None:
+        self.draining = False
+
+    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+        handler = await continuation(handler_call_details)
+        if not self.draining or handler is None or handler_call_details.method.startswith("/grpc.health"):
+            return handler
+
+        async def refuse(request, context):  # type: ignore[no-untyped-def]
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "server is shutting down; retry")
+
+        async def refuse_stream(request, context):  # type: ignore[no-untyped-def]
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "server is shutting down; retry")
+            yield  # pragma: no cover - makes this an async generator
+
+        kwargs = {"request_deserializer": handler.request_deserializer, "response_serializer": handler.response_serializer}
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(refuse_stream, **kwargs)
+        return grpc.unary_unary_rpc_method_handler(refuse, **kwargs)
+
+
 @dataclass
 class App:
     server: grpc.aio.Server
     port: int
     deps: Deps
     health: health.aio.HealthServicer
+    drain: Drain
 
     async def stop(self) -> None:
+        self.drain.draining = True
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.deps.events.close_watchers()
+        # Calls already running get a moment to finish before grpc's stop cancels what is left.
+        await asyncio.sleep(min(DRAIN_SECONDS, self.deps.settings.grace_seconds))
         await self.server.stop(self.deps.settings.grace_seconds)
         await self.deps.events.stop()
         await self.deps.userinfo.close()
@@ -68,7 +98,8 @@ async def create_server(settings: Settings) -> App:
     userinfo = UserInfo(settings.trusted_issuers, settings.ca_bundle)
     deps = Deps(settings=settings, db=db, events=events, userinfo=userinfo)
 
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    drain = Drain()
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[drain])
     experiment_pb2_grpc.add_ExperimentServiceServicer_to_server(ExperimentService(deps), server)
     drift_pb2_grpc.add_DriftServiceServicer_to_server(DriftService(deps), server)
     user_pb2_grpc.add_UserServiceServicer_to_server(UserService(deps), server)
@@ -79,7 +110,7 @@ async def create_server(settings: Settings) -> App:
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return App(server, port, deps, health_servicer)
+    return App(server, port, deps, health_servicer, drain)
 
 
 async def serve(settings: Settings) -> None:

@@ -129,15 +129,19 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    async def _experiment(self, experiment_id: str, context: grpc.aio.ServicerContext, level: Level) -> ObjectId:
+    async def _experiment(
+        self, experiment_id: str, context: grpc.aio.ServicerContext, level: Level, field: str = "experiment_id"
+    ) -> ObjectId:
         caller = await self.deps.caller(context)
-        doc = await self.deps.db.run(load_experiment, object_id("experiment_id", experiment_id))
+        doc = await self.deps.db.run(load_experiment, object_id(field, experiment_id))
         require(doc, caller, level)
         return doc["_id"]  # type: ignore[index]
 
-    async def _writable(self, experiment_id: str, context: grpc.aio.ServicerContext) -> tuple[ObjectId, str]:
+    async def _writable(
+        self, experiment_id: str, context: grpc.aio.ServicerContext, field: str = "experiment_id"
+    ) -> tuple[ObjectId, str]:
         caller = await self.deps.writer(context)
-        return await self._experiment(experiment_id, context, Level.EDIT), caller.user_id or ""
+        return await self._experiment(experiment_id, context, Level.EDIT, field), caller.user_id or ""
 
     # -- create ---------------------------------------------------------------------------------------
 
@@ -211,7 +215,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     @unary
     async def UpdateDrift(self, request: drift_pb2.UpdateDriftRequest, context: grpc.aio.ServicerContext) -> drift_pb2.Drift:
         given = request.drift
-        experiment, _ = await self._writable(given.experiment_id, context)
+        experiment, _ = await self._writable(given.experiment_id, context, "drift.experiment_id")
         drift_id = object_id("drift.id", given.id)
         changes = _changes("drift", given, _mask_paths(request))
         if changes.get("status") in TERMINAL and "end_time" not in changes:

@@ -46,9 +46,11 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    async def _require(self, experiment_id: str, context: grpc.aio.ServicerContext, level: Level) -> tuple[dict[str, Any], Level]:
+    async def _require(
+        self, experiment_id: str, context: grpc.aio.ServicerContext, level: Level, field: str = "experiment_id"
+    ) -> tuple[dict[str, Any], Level]:
         caller = await self.deps.caller(context)
-        doc = await self.deps.db.run(load, object_id("experiment_id", experiment_id))
+        doc = await self.deps.db.run(load, object_id(field, experiment_id))
         return doc, require(doc, caller, level)  # type: ignore[return-value]
 
     @unary
@@ -104,7 +106,7 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
         if "grants" in paths:
             changes["grants"] = grants_from_proto("experiment.grants", given.grants)
         needed = Level.MANAGE if changes.keys() - {"description"} else Level.EDIT
-        doc, level = await self._require(given.id, context, needed)
+        doc, level = await self._require(given.id, context, needed, "experiment.id")
         if not changes:
             return experiment_to_proto(doc, level)
         changes["update_time"] = now()
