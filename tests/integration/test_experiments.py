@@ -1,85 +1,140 @@
-"""ExperimentService CRUD against a real server and database."""
+"""ExperimentService CRUD against a real server and database: create, get, list, update_mask,
+unique names, and deletion cascading to drifts (checked in the database itself)."""
 
-from google.protobuf import field_mask_pb2
+from __future__ import annotations
+
+import pytest
+from bson import ObjectId
 
 from drift_monitoring.v1 import experiment_pb2
-from tests.integration.conftest import EDIT, MANAGE, READ
-from tests.integration.helpers import Code, expect_error, unique
+from tests.integration.helpers import EDIT, MANAGE, READ, Code, expect_error, unique, walk_experiments
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-def test_create_get_and_list(people):
+async def test_create_returns_the_stored_experiment(people, db):
     manager = people["manager"]
     name = unique("churn")
-    created = manager.create_experiment(name, description="weekly churn", grants=[experiment_pb2.Grant(entity="g", level=READ)])
-    assert created.id and created.name == name and created.owner == manager.id
-    assert created.caller_access == MANAGE and created.create_time.seconds > 0
-    fetched = manager.experiments.GetExperiment(experiment_pb2.GetExperimentRequest(experiment_id=created.id))
-    assert fetched == created
-    listed = manager.experiments.ListExperiments(experiment_pb2.ListExperimentsRequest(filter=f'name = "{name}"'))
-    assert [e.id for e in listed.experiments] == [created.id]
+    grant = experiment_pb2.Grant(entity="urn:drift-monitoring:group:x", level=READ)
+    created = await manager.create_experiment(name, description="weekly churn", grants=[grant])
+    assert created.id and created.name == name and created.description == "weekly churn" and not created.public
+    assert created.owner == manager.id and created.caller_access == MANAGE
+    assert [(g.entity, g.level) for g in created.grants] == [(grant.entity, READ)]
+    assert created.create_time.seconds > 0 and created.update_time == created.create_time
+    stored = db.experiments.find_one({"_id": ObjectId(created.id)})
+    assert (stored["name"], stored["owner"], stored["public"]) == (name, manager.id, False)
 
 
-def test_name_is_unique(people):
+async def test_get_returns_what_create_returned(people):
+    manager = people["manager"]
+    created = await manager.create_experiment(description="x", public=True)
+    assert await manager.get_experiment(created.id) == created
+
+
+async def test_list_finds_it_by_name(people):
+    manager = people["manager"]
+    created = await manager.create_experiment(unique("listed"))
+    listed = await manager.list_experiments(filter=f'name = "{created.name}"')
+    assert list(listed.experiments) == [created] and listed.next_page_token == ""
+
+
+async def test_list_is_ordered_by_name_by_default(people):
+    manager = people["manager"]
+    prefix = unique("order")
+    for suffix in ("c", "a", "b"):
+        await manager.create_experiment(f"{prefix}-{suffix}")
+    listed = await walk_experiments(manager, 2, filter=f'name = "{prefix}-*"')
+    assert [e.name for e in listed] == [f"{prefix}-a", f"{prefix}-b", f"{prefix}-c"]
+    reverse = await walk_experiments(manager, 2, filter=f'name = "{prefix}-*"', order_by="name desc")
+    assert [e.name for e in reverse] == [f"{prefix}-c", f"{prefix}-b", f"{prefix}-a"]
+
+
+async def test_name_is_unique(people, db):
     name = unique("dup")
-    people["manager"].create_experiment(name)
-    expect_error(Code.ALREADY_EXISTS, lambda: people["editor"].create_experiment(name), mentions="experiment.name")
+    await people["manager"].create_experiment(name)
+    await expect_error(Code.ALREADY_EXISTS, people["editor"].create_experiment(name, public=True), mentions="experiment.name")
+    assert db.experiments.count_documents({"name": name}) == 1
 
 
-def test_update_with_mask_changes_only_masked_fields(people):
+async def test_update_with_mask_changes_only_masked_fields(people):
     manager = people["manager"]
-    created = manager.create_experiment(description="before")
-    change = experiment_pb2.Experiment(id=created.id, name="ignored", description="after", public=True)
-    updated = manager.experiments.UpdateExperiment(
-        experiment_pb2.UpdateExperimentRequest(experiment=change, update_mask=field_mask_pb2.FieldMask(paths=["description"]))
-    )
+    created = await manager.create_experiment(description="before")
+    updated = await manager.update_experiment(created.id, ["description"], name="ignored", description="after", public=True)
     assert (updated.name, updated.description, updated.public) == (created.name, "after", False)
-    assert updated.update_time.ToDatetime() > created.update_time.ToDatetime() or updated.update_time == created.update_time
+    assert updated.update_time.ToDatetime() >= created.update_time.ToDatetime()
+    assert updated.create_time == created.create_time
+    assert await manager.get_experiment(created.id) == updated
 
 
-def test_update_without_mask_uses_populated_fields(people):
+async def test_update_without_mask_uses_populated_fields(people):
     manager = people["manager"]
-    created = manager.create_experiment(description="keep me")
+    created = await manager.create_experiment(description="keep me")
     new_name = unique("renamed")
-    updated = manager.experiments.UpdateExperiment(
-        experiment_pb2.UpdateExperimentRequest(experiment=experiment_pb2.Experiment(id=created.id, name=new_name, public=True))
-    )
+    updated = await manager.update_experiment(created.id, name=new_name, public=True)
     assert (updated.name, updated.description, updated.public) == (new_name, "keep me", True)
 
 
-def test_rename_onto_taken_name_is_refused(people):
+async def test_mask_can_clear_fields(people):
     manager = people["manager"]
-    taken = manager.create_experiment()
-    other = manager.create_experiment()
-    expect_error(
-        Code.ALREADY_EXISTS,
-        lambda: manager.experiments.UpdateExperiment(
-            experiment_pb2.UpdateExperimentRequest(experiment=experiment_pb2.Experiment(id=other.id, name=taken.name))
-        ),
-    )
-    assert manager.experiments.GetExperiment(experiment_pb2.GetExperimentRequest(experiment_id=other.id)).name == other.name
+    grant = experiment_pb2.Grant(entity="urn:g", level=READ)
+    created = await manager.create_experiment(description="to be cleared", public=True, grants=[grant])
+    updated = await manager.update_experiment(created.id, ["description", "public", "grants"])
+    assert (updated.description, updated.public, list(updated.grants)) == ("", False, [])
 
 
-def test_grants_merge_to_highest_level_per_entity(people):
-    grants = [experiment_pb2.Grant(entity="g", level=READ), experiment_pb2.Grant(entity="g", level=EDIT)]
-    created = people["manager"].create_experiment(grants=grants)
-    assert [(g.entity, g.level) for g in created.grants] == [("g", EDIT)]
-
-
-def test_delete_cascades_to_drifts_and_events(people, db):
+async def test_rename_onto_taken_name_is_refused(people):
     manager = people["manager"]
-    created = manager.create_experiment()
+    taken = await manager.create_experiment()
+    other = await manager.create_experiment()
+    await expect_error(Code.ALREADY_EXISTS, manager.update_experiment(other.id, ["name"], name=taken.name), mentions="experiment.name")
+    assert (await manager.get_experiment(other.id)).name == other.name
+
+
+async def test_renaming_frees_the_old_name(people):
+    manager = people["manager"]
+    created = await manager.create_experiment()
+    await manager.update_experiment(created.id, ["name"], name=created.name + "-v2")
+    reused = await manager.create_experiment(created.name)
+    assert reused.id != created.id
+
+
+async def test_grants_merge_to_the_highest_level_per_entity(people):
+    grants = [experiment_pb2.Grant(entity="urn:g", level=READ), experiment_pb2.Grant(entity="urn:g", level=EDIT)]
+    created = await people["manager"].create_experiment(grants=grants)
+    assert [(g.entity, g.level) for g in created.grants] == [("urn:g", EDIT)]
+
+
+async def test_delete_cascades_to_drifts(people, db):
+    manager = people["manager"]
+    doomed = await manager.create_experiment()
+    survivor = await manager.create_experiment()
     for index in range(3):
-        manager.create_drift(created.id, request_id=f"r{index}")
-    assert db.drifts.count_documents({"experiment": _oid(created.id)}) == 3
-    manager.experiments.DeleteExperiment(experiment_pb2.DeleteExperimentRequest(experiment_id=created.id))
-    assert db.experiments.count_documents({"_id": _oid(created.id)}) == 0
-    assert db.drifts.count_documents({"experiment": _oid(created.id)}) == 0
-    # Only the marker that ends watch streams remains; the drift snapshots are gone with the data.
-    assert [e["type"] for e in db.events.find({"experiment": _oid(created.id)})] == ["EXPERIMENT_DELETED"]
-    expect_error(Code.NOT_FOUND, lambda: manager.experiments.GetExperiment(experiment_pb2.GetExperimentRequest(experiment_id=created.id)))
+        await manager.create_drift(doomed.id, request_id=f"r{index}")
+    kept = await manager.create_drift(survivor.id)
+    assert db.drifts.count_documents({"experiment": ObjectId(doomed.id)}) == 3
+
+    await manager.delete_experiment(doomed.id)
+
+    assert db.experiments.count_documents({"_id": ObjectId(doomed.id)}) == 0
+    assert db.drifts.count_documents({"experiment": ObjectId(doomed.id)}) == 0
+    # The drift snapshots in the event log go too; at most a marker that ends watch streams remains.
+    assert db.events.count_documents({"experiment": ObjectId(doomed.id), "type": {"$in": ["CREATED", "UPDATED", "DELETED"]}}) == 0
+    await expect_error(Code.NOT_FOUND, manager.get_experiment(doomed.id))
+    await expect_error(Code.NOT_FOUND, manager.list_drifts(doomed.id))
+    await expect_error(Code.NOT_FOUND, manager.get_drift(doomed.id, kept.id))
+    assert await manager.get_drift(survivor.id, kept.id) == kept  # other experiments keep theirs
 
 
-def _oid(value):
-    from bson import ObjectId
+async def test_delete_twice_is_not_found(people):
+    manager = people["manager"]
+    created = await manager.create_experiment()
+    await manager.delete_experiment(created.id)
+    await expect_error(Code.NOT_FOUND, manager.delete_experiment(created.id))
 
-    return ObjectId(value)
+
+async def test_deleted_name_can_be_reused(people):
+    manager = people["manager"]
+    created = await manager.create_experiment()
+    await manager.delete_experiment(created.id)
+    again = await manager.create_experiment(created.name)
+    assert again.id != created.id and list((await manager.list_drifts(again.id)).drifts) == []
