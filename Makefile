@@ -20,7 +20,7 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.stamp  ## create .venv and install the Python packages (only when requirements change)
 
-proto: venv  ## regenerate drift_monitoring/v1 from protos/
+proto: venv  ## regenerate the code derived from protos/: Python stubs, Go client stubs, OpenAPI
 	$(PY) scripts/gen_protos.py
 
 proto-check: venv  ## fail when generated code is stale

@@ -1,4 +1,5 @@
-"""The committed stubs are exactly what `make proto` produces, and the check notices any difference."""
+"""The committed generated code (Python, Go, OpenAPI) is exactly what `make proto` produces, and the check
+notices any difference."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = Path("drift_monitoring") / "v1"
+GO = Path("clients") / "go" / "driftmonitoringv1"
+OPENAPI = Path("openapi")
 
 
 def test_generated_code_is_up_to_date():
@@ -22,9 +25,10 @@ def test_generated_code_is_up_to_date():
 
 @pytest.fixture
 def copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, Path]:
-    """scripts/gen_protos.py loaded as a module and pointed at a copy of protos/ and drift_monitoring/v1."""
+    """scripts/gen_protos.py loaded as a module and pointed at a copy of protos/ and every generated directory."""
     shutil.copytree(ROOT / "protos", tmp_path / "protos")
-    shutil.copytree(ROOT / GENERATED, tmp_path / GENERATED, ignore=shutil.ignore_patterns("__pycache__"))
+    for directory in (GENERATED, GO, OPENAPI):
+        shutil.copytree(ROOT / directory, tmp_path / directory, ignore=shutil.ignore_patterns("__pycache__"))
     spec = importlib.util.spec_from_file_location("gen_protos_under_test", ROOT / "scripts" / "gen_protos.py")
     assert spec and spec.loader
     gen_protos = importlib.util.module_from_spec(spec)
@@ -62,4 +66,29 @@ def test_check_fails_when_a_proto_changed(copy, capsys):
     assert "verbose" in edited
     proto.write_text(edited)
     assert gen_protos.check() == 1
-    assert "drift_monitoring/v1/user_pb2.py" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "drift_monitoring/v1/user_pb2.py" in out
+    assert "clients/go/driftmonitoringv1/user.pb.go" in out
+    assert "openapi/drift_monitoring.swagger.json" in out
+
+
+def test_check_fails_on_an_edited_go_file(copy, capsys):
+    gen_protos, generated = copy
+    go_file = generated.parent.parent / GO / "drift_grpc.pb.go"
+    go_file.write_text(go_file.read_text().replace("CreateDrift", "CreateDrifts", 1))
+    assert gen_protos.check() == 1
+    assert "clients/go/driftmonitoringv1/drift_grpc.pb.go" in capsys.readouterr().out
+
+
+def test_check_fails_on_a_stale_openapi_document(copy, capsys):
+    gen_protos, generated = copy
+    (generated.parent.parent / OPENAPI / "drift_monitoring.swagger.json").unlink()
+    assert gen_protos.check() == 1
+    assert "openapi/drift_monitoring.swagger.json" in capsys.readouterr().out
+
+
+def test_hand_written_go_files_are_not_generated_files(copy, capsys):
+    """The check covers only what the generator writes; a doc.go beside the stubs is ours to keep."""
+    gen_protos, generated = copy
+    (generated.parent.parent / GO / "doc.go").write_text("package driftmonitoringv1\n")
+    assert gen_protos.check() == 0

@@ -1,0 +1,138 @@
+package driftmonitor
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
+
+	pb "example.org/drift-monitoring/go/driftmonitoringv1"
+)
+
+// Drift creation is idempotent on request_id and registration on the caller, so UNAVAILABLE (Envoy
+// restarting, a server draining) is retried for those services; experiment writes are not retried.
+const serviceConfig = `{"methodConfig": [{
+	"name": [{"service": "drift_monitoring.v1.DriftService"}, {"service": "drift_monitoring.v1.UserService"}],
+	"retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.1s", "maxBackoff": "2s", "backoffMultiplier": 2,
+	                "retryableStatusCodes": ["UNAVAILABLE"]}}]}`
+
+// Client is a connection to one Drift Monitoring edge. The generated stubs are exported for every RPC
+// the helpers do not cover. Close it when done.
+type Client struct {
+	Experiments pb.ExperimentServiceClient
+	Drifts      pb.DriftServiceClient
+	Users       pb.UserServiceClient
+	conn        *grpc.ClientConn
+}
+
+// Dial prepares a client; the connection is made on the first call.
+func Dial(config Config) (*Client, error) {
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	if config.CABundle != "" {
+		pem, err := os.ReadFile(config.CABundle)
+		if err != nil {
+			return nil, fmt.Errorf("CA bundle: %w", err)
+		}
+		tlsConfig.RootCAs = x509.NewCertPool()
+		if !tlsConfig.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA bundle %s: no PEM certificate in it", config.CABundle)
+		}
+	}
+	timeout := config.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	options := []grpc.DialOption{
+		grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)),
+		grpc.WithDefaultServiceConfig(serviceConfig),
+		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			if _, ok := ctx.Deadline(); !ok {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}),
+	}
+	if config.Token != nil {
+		options = append(options, grpc.WithPerRPCCredentials(bearer{config.Token}))
+	}
+	conn, err := grpc.NewClient(config.URL, options...)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{
+		Experiments: pb.NewExperimentServiceClient(conn),
+		Drifts:      pb.NewDriftServiceClient(conn),
+		Users:       pb.NewUserServiceClient(conn),
+		conn:        conn,
+	}, nil
+}
+
+// Close ends the connection; calls after it fail.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Register registers the caller, accepting the terms of use; writes need it. Registering again is harmless.
+func (c *Client) Register(ctx context.Context) (*pb.User, error) {
+	return c.Users.RegisterUser(ctx, &pb.RegisterUserRequest{AcceptTerms: true})
+}
+
+// CreateExperiment creates a private experiment owned by the caller.
+func (c *Client) CreateExperiment(ctx context.Context, name, description string) (*pb.Experiment, error) {
+	return c.Experiments.CreateExperiment(ctx, &pb.CreateExperimentRequest{Experiment: &pb.Experiment{Name: name, Description: description}})
+}
+
+// FindExperiment returns the experiment with this name, or a NOT_FOUND error when there is none the
+// caller may read.
+func (c *Client) FindExperiment(ctx context.Context, name string) (*pb.Experiment, error) {
+	quoted := strings.ReplaceAll(strings.ReplaceAll(name, `\`, `\\`), `"`, `\"`)
+	found, err := c.Experiments.ListExperiments(ctx, &pb.ListExperimentsRequest{Filter: `name = "` + quoted + `"`, PageSize: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(found.GetExperiments()) == 0 {
+		return nil, status.Errorf(codes.NotFound, "experiment %s: not found", strconv.Quote(name))
+	}
+	return found.GetExperiments()[0], nil
+}
+
+// ListDrifts returns every drift of an experiment matching filter (empty: all), following the pages.
+func (c *Client) ListDrifts(ctx context.Context, experimentID, filter, orderBy string) ([]*pb.Drift, error) {
+	request := &pb.ListDriftsRequest{ExperimentId: experimentID, Filter: filter, OrderBy: orderBy, PageSize: 500}
+	var drifts []*pb.Drift
+	for {
+		page, err := c.Drifts.ListDrifts(ctx, request)
+		if err != nil {
+			return drifts, err
+		}
+		drifts = append(drifts, page.GetDrifts()...)
+		if page.GetNextPageToken() == "" {
+			return drifts, nil
+		}
+		request.PageToken = page.GetNextPageToken()
+	}
+}
+
+// Reason is the google.rpc.ErrorInfo reason of an API error (such as "USER_NOT_REGISTERED"), or "".
+func Reason(err error) string {
+	var withStatus interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &withStatus) {
+		return ""
+	}
+	for _, detail := range withStatus.GRPCStatus().Details() {
+		if info, ok := detail.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
+}

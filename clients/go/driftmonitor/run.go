@@ -1,0 +1,140 @@
+package driftmonitor
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "example.org/drift-monitoring/go/driftmonitoringv1"
+)
+
+const maxErrorMessage = 4096 // the server's limit for error_message
+
+// Run is one run of a drift-detection job, between Client.Run's start and finish.
+type Run struct {
+	client *Client
+	drift  *pb.Drift
+}
+
+// RunOption adjusts a run before it is created.
+type RunOption func(*pb.Drift)
+
+// WithTags labels the run.
+func WithTags(tags ...string) RunOption {
+	return func(drift *pb.Drift) { drift.Tags = append(drift.Tags, tags...) }
+}
+
+// Run records one run of a job in the named experiment: it creates the drift (RUNNING), calls record,
+// and then completes the drift, or marks it FAILED with record's error (returned to the caller) or
+// panic (re-raised after the drift is marked). The finish is sent with a context of its own, so a
+// cancelled ctx still leaves the run FAILED rather than RUNNING forever.
+func (c *Client) Run(ctx context.Context, experiment, model string, record func(*Run) error, options ...RunOption) (err error) {
+	found, err := c.FindExperiment(ctx, experiment)
+	if err != nil {
+		return err
+	}
+	drift := &pb.Drift{Model: model, StartTime: timestamppb.Now()}
+	for _, option := range options {
+		option(drift)
+	}
+	// One request_id per run: a retried create returns the drift the first attempt stored.
+	created, err := c.Drifts.CreateDrift(ctx, &pb.CreateDriftRequest{ExperimentId: found.GetId(), Drift: drift, RequestId: requestID()})
+	if err != nil {
+		return err
+	}
+	drift.Id, drift.ExperimentId = created.GetId(), created.GetExperimentId()
+	run := &Run{client: c, drift: drift}
+
+	finished := false
+	defer func() {
+		if finished {
+			return
+		}
+		// record panicked (or called runtime.Goexit, as t.FailNow does): mark the run, then go on unwinding.
+		failure := recover()
+		_ = run.finish(context.WithoutCancel(ctx), fmt.Errorf("panic: %v", failure))
+		if failure != nil {
+			panic(failure)
+		}
+	}()
+	recordErr := record(run)
+	finished = true
+	if finishErr := run.finish(context.WithoutCancel(ctx), recordErr); finishErr != nil {
+		return errors.Join(recordErr, finishErr)
+	}
+	return recordErr
+}
+
+// Concept records concept drift: whether it was detected, and the detector's parameters and outputs
+// (JSON-like values: maps, slices, strings, numbers, bools, nil).
+func (r *Run) Concept(ctx context.Context, detected bool, parameters map[string]any, features ...*pb.FeatureResult) error {
+	return r.record(ctx, "concept_drift", &r.drift.ConceptDrift, detected, parameters, features)
+}
+
+// Data records data drift, optionally with per-feature test results.
+func (r *Run) Data(ctx context.Context, detected bool, parameters map[string]any, features ...*pb.FeatureResult) error {
+	return r.record(ctx, "data_drift", &r.drift.DataDrift, detected, parameters, features)
+}
+
+// Result records a single verdict, for jobs that report one rather than concept and data drift.
+func (r *Run) Result(ctx context.Context, detected bool, parameters map[string]any, features ...*pb.FeatureResult) error {
+	return r.record(ctx, "result", &r.drift.Result, detected, parameters, features)
+}
+
+// Drift is a copy of the run as recorded so far (its Id is the stored drift's).
+func (r *Run) Drift() *pb.Drift { return proto.Clone(r.drift).(*pb.Drift) }
+
+func (r *Run) record(ctx context.Context, path string, field **pb.DriftResult, detected bool, parameters map[string]any, features []*pb.FeatureResult) error {
+	result := &pb.DriftResult{Detected: detected, Features: features}
+	if len(parameters) > 0 {
+		encoded, err := structpb.NewStruct(parameters)
+		if err != nil {
+			return fmt.Errorf("%s.parameters: %w", path, err)
+		}
+		result.Parameters = encoded
+	}
+	*field = result
+	return r.update(ctx, path)
+}
+
+func (r *Run) finish(ctx context.Context, failure error) error {
+	r.drift.EndTime = timestamppb.Now()
+	r.drift.Status = pb.DriftStatus_DRIFT_STATUS_COMPLETED
+	if failure != nil {
+		r.drift.Status = pb.DriftStatus_DRIFT_STATUS_FAILED
+		r.drift.ErrorMessage = truncate(failure.Error(), maxErrorMessage)
+	}
+	paths := []string{"status", "end_time", "error_message"}
+	for path, result := range map[string]*pb.DriftResult{"concept_drift": r.drift.ConceptDrift, "data_drift": r.drift.DataDrift, "result": r.drift.Result} {
+		if result != nil {
+			paths = append(paths, path)
+		}
+	}
+	return r.update(ctx, paths...)
+}
+
+func (r *Run) update(ctx context.Context, paths ...string) error {
+	_, err := r.client.Drifts.UpdateDrift(ctx, &pb.UpdateDriftRequest{Drift: r.drift, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
+	return err
+}
+
+func requestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+func truncate(s string, n int) string {
+	runes := []rune(s)
+	if len(runes) <= n {
+		return s
+	}
+	return string(runes[:n])
+}
