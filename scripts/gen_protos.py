@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import importlib.resources
+import json
 import os
 import shutil
 import subprocess
@@ -135,6 +136,22 @@ def generate_openapi(out: Path) -> None:
             *proto_files(),
         ]
     )
+    describe_streams_as_envoy_sends_them(out / OPENAPI_DIR / "drift_monitoring.swagger.json")
+
+
+def describe_streams_as_envoy_sends_them(path: Path) -> None:
+    """protoc-gen-openapiv2 describes a server stream as grpc-gateway sends it ({"result": ...} objects);
+    Envoy's transcoder sends one JSON array that grows element by element. Say what clients really get."""
+    document = json.loads(path.read_text())
+    for methods in document["paths"].values():
+        for operation in methods.values():
+            ok = operation["responses"]["200"]
+            title = ok["schema"].get("title", "")
+            if title.startswith("Stream result of "):
+                item = ok["schema"]["properties"]["result"]
+                ok["description"] = "A JSON array sent element by element as events happen (the stream stays open)."
+                ok["schema"] = {"type": "array", "items": item}
+    path.write_text(json.dumps(document, indent=2) + "\n")
 
 
 def generate(out: Path) -> None:
