@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
-from tests.clients.gotool import go_test
+from tests.clients.gotool import GO_MODULE_DIR, go, go_test
 
 # Every Go test must run and pass here: a skip would mean the stack settings did not reach it.
 EXPECTED = {
@@ -29,3 +31,10 @@ def test_go_client_against_the_stack(edge_env, issuer):
     assert not run.failed, f"Go tests failed: {sorted(run.failed)}\n{log}"
     assert not run.skipped, f"Go tests skipped: {sorted(run.skipped)}\n{log}"
     assert EXPECTED <= run.passed, f"did not run: {sorted(EXPECTED - run.passed)}\n{log}"
+
+
+
+def test_go_code_is_gofmt_clean():
+    goroot = go("env", "GOROOT", env={}, timeout=60).stdout.strip()
+    gofmt = subprocess.run([f"{goroot}/bin/gofmt", "-l", "."], cwd=GO_MODULE_DIR, capture_output=True, text=True, timeout=60)
+    assert gofmt.returncode == 0 and gofmt.stdout == "", f"not gofmt-formatted:\n{gofmt.stdout}{gofmt.stderr}"
