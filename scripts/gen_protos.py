@@ -141,8 +141,14 @@ def generate_openapi(out: Path) -> None:
 
 def describe_streams_as_envoy_sends_them(path: Path) -> None:
     """protoc-gen-openapiv2 describes a server stream as grpc-gateway sends it ({"result": ...} objects);
-    Envoy's transcoder sends one JSON array that grows element by element. Say what clients really get."""
+    Envoy's transcoder sends one JSON array that grows element by element. Say what clients really get;
+    name the API rather than the first proto file, and say how to authenticate."""
     document = json.loads(path.read_text())
+    document["info"] = {"title": "Drift Monitoring API", "version": "v1", "description": "REST/JSON transcoded by Envoy from the gRPC API in protos/."}
+    document["schemes"] = ["https"]
+    # An OpenID Connect access token as a bearer token; without one, calls are anonymous (public reads only).
+    document["securityDefinitions"] = {"bearer": {"type": "apiKey", "in": "header", "name": "authorization", "description": "Bearer ACCESS_TOKEN"}}
+    document["security"] = [{}, {"bearer": []}]
     for methods in document["paths"].values():
         for operation in methods.values():
             ok = operation["responses"]["200"]

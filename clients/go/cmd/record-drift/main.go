@@ -1,8 +1,8 @@
 // Command record-drift records one drift run through the Drift Monitoring edge, the way a Go job would.
 //
-//	DRIFT_MONITOR_URL=localhost:8443 DRIFT_MONITOR_CA_BUNDLE=.run/certs/ca.pem \
-//	DRIFT_MONITOR_TOKEN=$(.venv/bin/python -m sandbox.issuer token manager) \
-//	go run ./cmd/record-drift -experiment go-example -create
+//	export DRIFT_MONITOR_URL=localhost:8443 DRIFT_MONITOR_CA_BUNDLE=$PWD/.run/certs/ca.pem   # from the repository root
+//	export DRIFT_MONITOR_TOKEN=$(.venv/bin/python -m sandbox.issuer token manager)
+//	(cd clients/go && go run ./cmd/record-drift -experiment go-example -create)
 //
 // It prints the stored drift as JSON.
 package main
