@@ -20,6 +20,8 @@ EXPECTED = {
     "TestTheTokenSourceIsAskedForEveryCall",
     "TestWatchSeesARunFromStartToFinish",
     "TestConfigFromEnv",
+    "TestWatchReconnectsAfterACutWithoutGapOrDuplicate",
+    "TestWatchFromAResumeToken",
     "TestRecordsADriftThroughTheEdge",
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"iter"
 	"os"
 	"time"
 
@@ -83,12 +84,10 @@ func scenario(specPath, name string) error {
 	if err != nil {
 		return err
 	}
-	stream, err := client.Drifts.WatchDrifts(ctx, &pb.WatchDriftsRequest{ExperimentId: experiment.GetId()})
-	if err != nil {
-		return err
-	}
+	nextEvent, stop := iter.Pull2(client.Watch(ctx, experiment.GetId(), ""))
+	defer stop()
 	// The watch starts at the present: its first heartbeat says it is live before anything is recorded.
-	if first, err := stream.Recv(); err != nil || first.GetType() != pb.DriftEventType_DRIFT_EVENT_TYPE_HEARTBEAT {
+	if first, err, _ := nextEvent(); err != nil || first.GetType() != pb.DriftEventType_DRIFT_EVENT_TYPE_HEARTBEAT {
 		return fmt.Errorf("watch: first event %v, %v", first, err)
 	}
 
@@ -126,9 +125,9 @@ func scenario(specPath, name string) error {
 	}
 	complete := map[string]bool{}
 	for len(complete) < len(s.Runs) {
-		event, err := stream.Recv()
-		if err != nil {
-			return fmt.Errorf("watch: %w", err)
+		event, err, ok := nextEvent()
+		if err != nil || !ok {
+			return fmt.Errorf("watch ended: %v", err)
 		}
 		if event.GetType() == pb.DriftEventType_DRIFT_EVENT_TYPE_HEARTBEAT {
 			continue
