@@ -11,9 +11,10 @@ GO_PLUGINS into a cache outside the work tree (so fresh clones on the same machi
 itself must be on PATH.
 
 --descriptor-set writes a FileDescriptorSet with imports and source info (for `buf lint`, and for
-Envoy's gRPC-JSON transcoder). --check regenerates into a temporary directory and exits 1 listing the files that differ, so a test
-(and CI) fails when someone edits a .proto without regenerating. Versions of grpcio-tools and
-mypy-protobuf are pinned in requirements-dev.txt and the Go plugins here, which makes the output reproducible.
+Envoy's gRPC-JSON transcoder). --check regenerates into a temporary directory and exits 1 listing the
+files that differ, so a test (and CI) fails when someone edits a .proto without regenerating. Versions
+of grpcio-tools and mypy-protobuf are pinned in requirements-dev.txt and the Go plugins here, which
+makes the output reproducible.
 """
 
 from __future__ import annotations

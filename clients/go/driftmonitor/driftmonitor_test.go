@@ -9,7 +9,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +23,7 @@ import (
 	pb "example.org/drift-monitoring/go/driftmonitoringv1"
 )
 
-func stackConfig(t *testing.T) driftmonitor.Config {
+func stackConfig(t testing.TB) driftmonitor.Config {
 	t.Helper()
 	if os.Getenv("DRIFT_MONITOR_URL") == "" {
 		t.Skip("needs the stack: run through tests/clients/test_go.py")
@@ -33,7 +35,7 @@ func stackConfig(t *testing.T) driftmonitor.Config {
 	return config
 }
 
-func dial(t *testing.T, config driftmonitor.Config) *driftmonitor.Client {
+func dial(t testing.TB, config driftmonitor.Config) *driftmonitor.Client {
 	t.Helper()
 	client, err := driftmonitor.Dial(config)
 	if err != nil {
@@ -50,7 +52,7 @@ func unique(prefix string) string {
 }
 
 // newExperiment registers the manager and creates a private experiment of its own.
-func newExperiment(t *testing.T, client *driftmonitor.Client) *pb.Experiment {
+func newExperiment(t testing.TB, client *driftmonitor.Client) *pb.Experiment {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := client.Register(ctx); err != nil {
@@ -302,4 +304,32 @@ func TestConfigFromEnv(t *testing.T) {
 	if _, err := driftmonitor.ConfigFromEnv(); err == nil {
 		t.Error("timeout 'soon': want an error")
 	}
+}
+
+// BenchmarkRun is the wall time Run adds to a job: create, concept, data, complete (bench/go_client.py).
+func BenchmarkRun(b *testing.B) {
+	client := dial(b, stackConfig(b))
+	experiment := newExperiment(b, client)
+	ctx := context.Background()
+	parameters := map[string]any{}
+	for i := range 20 {
+		parameters[fmt.Sprintf("param_%d", i)] = float64(i) * 0.1
+	}
+	timings := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		started := time.Now()
+		err := client.Run(ctx, experiment.GetName(), "bench-model", func(run *driftmonitor.Run) error {
+			if err := run.Concept(ctx, false, parameters); err != nil {
+				return err
+			}
+			return run.Data(ctx, true, parameters)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		timings = append(timings, time.Since(started))
+	}
+	slices.Sort(timings)
+	b.ReportMetric(float64(timings[len(timings)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(timings[min(len(timings)-1, len(timings)*99/100)].Microseconds())/1000, "p99-ms")
 }
