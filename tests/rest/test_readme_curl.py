@@ -63,6 +63,7 @@ def test_readme_examples_run_against_the_stack(envoy, ca_pem, issuer, db):
     # What the reader of the README sees: the filtered list names the run, the watch stream opened.
     assert json.dumps({"id": str(drift["_id"]), "model": "xgb-credit-v3", "status": "DRIFT_STATUS_COMPLETED"}, separators=(",", ":")) in out
     assert '[{"type":"DRIFT_EVENT_TYPE_HEARTBEAT"' in out
+    assert '{"code":3,"message":"experiment.name: is required"}' in out
 
     # The Go example recorded its run.
     go_experiment = db.experiments.find_one({"name": "go-example"})
