@@ -14,6 +14,7 @@ EXPECTED = {
     "TestRunMarksFailedAndReturnsTheError",
     "TestRunMarksFailedOnPanicAndPanicsOn",
     "TestRunFinishesEvenWhenTheContextIsCancelled",
+    "TestRunMarksFailedWhenTheGoroutineExits",
     "TestRunInAnUnknownExperimentIsNotFound",
     "TestAPIErrorsCarryCodeAndReason",
     "TestTLSTrustsOnlyTheConfiguredCA",

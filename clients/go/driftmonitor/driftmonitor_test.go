@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -163,6 +164,26 @@ func TestRunMarksFailedOnPanicAndPanicsOn(t *testing.T) {
 	}()
 	drift := getDrift(t, client, experiment.GetId(), id)
 	if drift.GetStatus() != pb.DriftStatus_DRIFT_STATUS_FAILED || drift.GetErrorMessage() != "panic: boom" {
+		t.Errorf("status %v error_message %q", drift.GetStatus(), drift.GetErrorMessage())
+	}
+}
+
+func TestRunMarksFailedWhenTheGoroutineExits(t *testing.T) {
+	client := dial(t, stackConfig(t))
+	experiment := newExperiment(t, client)
+	ids := make(chan string, 1)
+	done := make(chan struct{})
+	go func() { // as a t.FailNow inside the job would do
+		defer close(done)
+		_ = client.Run(context.Background(), experiment.GetName(), "m", func(run *driftmonitor.Run) error {
+			ids <- run.Drift().GetId()
+			runtime.Goexit()
+			return nil
+		})
+	}()
+	<-done
+	drift := getDrift(t, client, experiment.GetId(), <-ids)
+	if drift.GetStatus() != pb.DriftStatus_DRIFT_STATUS_FAILED || !strings.Contains(drift.GetErrorMessage(), "Goexit") {
 		t.Errorf("status %v error_message %q", drift.GetStatus(), drift.GetErrorMessage())
 	}
 }

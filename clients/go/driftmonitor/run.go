@@ -35,7 +35,7 @@ func WithTags(tags ...string) RunOption {
 // and then completes the drift, or marks it FAILED with record's error (returned to the caller) or
 // panic (re-raised after the drift is marked). The finish is sent with a context of its own, so a
 // cancelled ctx still leaves the run FAILED rather than RUNNING forever.
-func (c *Client) Run(ctx context.Context, experiment, model string, record func(*Run) error, options ...RunOption) (err error) {
+func (c *Client) Run(ctx context.Context, experiment, model string, record func(*Run) error, options ...RunOption) error {
 	found, err := c.FindExperiment(ctx, experiment)
 	if err != nil {
 		return err
@@ -57,9 +57,13 @@ func (c *Client) Run(ctx context.Context, experiment, model string, record func(
 		if finished {
 			return
 		}
-		// record panicked (or called runtime.Goexit, as t.FailNow does): mark the run, then go on unwinding.
+		// record panicked, or called runtime.Goexit (as t.FailNow does): mark the run, then go on unwinding.
 		failure := recover()
-		_ = run.finish(context.WithoutCancel(ctx), fmt.Errorf("panic: %v", failure))
+		reason := fmt.Errorf("panic: %v", failure)
+		if failure == nil {
+			reason = errors.New("the job's goroutine exited (runtime.Goexit)")
+		}
+		_ = run.finish(context.WithoutCancel(ctx), reason)
 		if failure != nil {
 			panic(failure)
 		}
