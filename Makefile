@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv proto proto-check lint db run up down test
+.PHONY: help venv tools proto proto-check lint db run up down test
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -42,6 +42,12 @@ up: venv  ## the same stack in the background
 down:  ## stop the background stack
 	scripts/stack.sh down
 
-test: venv  ## run every test against real FerretDB (started if nothing answers) and real servers
+tools: venv  ## build once what tests use: FerretDB, the Go protoc plugins, the Go client's modules
+	@# Here rather than inside the first test that needs them, where a cold build would eat its timeout.
+	@[ -n "$${MONGODB_URI:-}" ] || scripts/ferretdb.sh install
+	@$(PY) scripts/gen_protos.py --install-plugins >/dev/null
+	cd clients/go && go mod download && go vet ./...  # vet compiles the dependencies into the build cache
+
+test: venv tools  ## run every test against real FerretDB (started if nothing answers) and real servers
 	@# pytest exits 5 when it collected nothing: a failure, and said so.
 	$(PY) -m pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$code; }

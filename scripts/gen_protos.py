@@ -4,7 +4,7 @@
   clients/go/driftmonitoringv1/     Go messages and gRPC stubs (protoc-gen-go, protoc-gen-go-grpc)
   openapi/                          the REST/JSON API as OpenAPI 2 (protoc-gen-openapiv2 of grpc-gateway)
 
-Usage: python scripts/gen_protos.py [--check] [--descriptor-set FILE]
+Usage: python scripts/gen_protos.py [--check] [--descriptor-set FILE] [--install-plugins]
 
 The protoc is grpcio-tools' for every target. The Go plugins are `go install`ed at the versions pinned in
 GO_PLUGINS into a cache outside the work tree (so fresh clones on the same machine skip the build); Go
@@ -206,7 +206,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="fail if committed code differs from a fresh run")
     parser.add_argument("--descriptor-set", type=Path, help="also write a FileDescriptorSet to this file")
+    parser.add_argument("--install-plugins", action="store_true", help="only build the pinned Go plugins (once) and exit")
     args = parser.parse_args()
+    if args.install_plugins:
+        for name in GO_PLUGINS:
+            print(go_plugin(name))
+        return 0
     if args.descriptor_set:
         descriptor_set(args.descriptor_set)
     if args.check:
