@@ -37,23 +37,16 @@ type Client struct {
 
 // Dial prepares a client; the connection is made on the first call.
 func Dial(config Config) (*Client, error) {
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	if config.CABundle != "" {
-		pem, err := os.ReadFile(config.CABundle)
-		if err != nil {
-			return nil, fmt.Errorf("CA bundle: %w", err)
-		}
-		tlsConfig.RootCAs = x509.NewCertPool()
-		if !tlsConfig.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA bundle %s: no PEM certificate in it", config.CABundle)
-		}
+	trust, err := tlsConfig(config.CABundle)
+	if err != nil {
+		return nil, err
 	}
 	timeout := config.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	options := []grpc.DialOption{
-		grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)),
+		grpc.WithTransportCredentials(credentials.NewTLS(trust)),
 		grpc.WithDefaultServiceConfig(serviceConfig),
 		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 			if _, ok := ctx.Deadline(); !ok {
@@ -77,6 +70,23 @@ func Dial(config Config) (*Client, error) {
 		Users:       pb.NewUserServiceClient(conn),
 		conn:        conn,
 	}, nil
+}
+
+// tlsConfig trusts the CA certificates in caBundle (a PEM file), or the system's when it is empty.
+func tlsConfig(caBundle string) (*tls.Config, error) {
+	config := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caBundle == "" {
+		return config, nil
+	}
+	pem, err := os.ReadFile(caBundle)
+	if err != nil {
+		return nil, fmt.Errorf("CA bundle: %w", err)
+	}
+	config.RootCAs = x509.NewCertPool()
+	if !config.RootCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA bundle %s: no PEM certificate in it", caBundle)
+	}
+	return config, nil
 }
 
 // Close ends the connection; calls after it fail.

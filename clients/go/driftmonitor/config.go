@@ -2,7 +2,9 @@ package driftmonitor
 
 import (
 	"fmt"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -24,15 +26,31 @@ type Config struct {
 }
 
 // ConfigFromEnv reads the settings the Python client reads: DRIFT_MONITOR_URL, DRIFT_MONITOR_CA_BUNDLE,
-// DRIFT_MONITOR_TOKEN and DRIFT_MONITOR_TIMEOUT (seconds). MyToken is not supported here: pass a
-// TokenSource of your own for tokens that need refreshing.
+// DRIFT_MONITOR_TIMEOUT (seconds), and either DRIFT_MONITOR_TOKEN (an access token) or
+// DRIFT_MONITOR_MYTOKEN with MYTOKEN_SERVER (rotated mytokens kept under DRIFT_MONITOR_STATE_DIR,
+// default $XDG_STATE_HOME/drift-monitor or ~/.local/state/drift-monitor, as in Python).
 func ConfigFromEnv() (Config, error) {
 	config := Config{URL: os.Getenv("DRIFT_MONITOR_URL"), CABundle: os.Getenv("DRIFT_MONITOR_CA_BUNDLE")}
 	if config.URL == "" {
 		return config, fmt.Errorf("DRIFT_MONITOR_URL: not set (host:port of the Drift Monitoring edge)")
 	}
-	if token := os.Getenv("DRIFT_MONITOR_TOKEN"); token != "" {
+	token, mytoken := os.Getenv("DRIFT_MONITOR_TOKEN"), os.Getenv("DRIFT_MONITOR_MYTOKEN")
+	switch {
+	case token != "" && mytoken != "":
+		return config, fmt.Errorf("set DRIFT_MONITOR_TOKEN or DRIFT_MONITOR_MYTOKEN, not both")
+	case token != "":
 		config.Token = StaticToken(token)
+	case mytoken != "":
+		server := os.Getenv("MYTOKEN_SERVER")
+		if server == "" {
+			return config, fmt.Errorf("DRIFT_MONITOR_MYTOKEN needs MYTOKEN_SERVER, e.g. https://mytoken.data.kit.edu")
+		}
+		trust, err := tlsConfig(config.CABundle)
+		if err != nil {
+			return config, err
+		}
+		httpClient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: trust, Proxy: http.ProxyFromEnvironment}}
+		config.Token = NewMyToken(mytoken, server, stateDir(), httpClient)
 	}
 	if raw := os.Getenv("DRIFT_MONITOR_TIMEOUT"); raw != "" {
 		seconds, err := strconv.ParseFloat(raw, 64)
@@ -42,4 +60,18 @@ func ConfigFromEnv() (Config, error) {
 		config.Timeout = time.Duration(seconds * float64(time.Second))
 	}
 	return config, nil
+}
+
+func stateDir() string {
+	if dir := os.Getenv("DRIFT_MONITOR_STATE_DIR"); dir != "" {
+		return dir
+	}
+	if base := os.Getenv("XDG_STATE_HOME"); base != "" {
+		return filepath.Join(base, "drift-monitor")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "" // rotations then live in memory only
+	}
+	return filepath.Join(home, ".local", "state", "drift-monitor")
 }

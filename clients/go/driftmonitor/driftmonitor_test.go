@@ -312,6 +312,7 @@ func TestWatchSeesARunFromStartToFinish(t *testing.T) {
 }
 
 func TestConfigFromEnv(t *testing.T) {
+	t.Setenv("DRIFT_MONITOR_MYTOKEN", "")
 	t.Setenv("DRIFT_MONITOR_URL", "")
 	if _, err := driftmonitor.ConfigFromEnv(); err == nil {
 		t.Error("no URL: want an error")
