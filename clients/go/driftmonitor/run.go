@@ -17,7 +17,8 @@ import (
 
 const maxErrorMessage = 4096 // the server's limit for error_message
 
-// Run is one run of a drift-detection job, between Client.Run's start and finish.
+// Run is one run of a drift-detection job, between Client.Run's start and finish. Record from the
+// goroutine that Client.Run called: a Run is not safe for concurrent use.
 type Run struct {
 	client *Client
 	drift  *pb.Drift
