@@ -23,6 +23,7 @@ from drift_monitoring.errors import (
     PermissionDeniedError,
     UnavailableError,
 )
+from drift_monitoring.helpers import find_experiment, new_experiment, register
 from drift_monitoring.monitor import DriftMonitor, sync
 from drift_monitoring.settings import Settings
 
@@ -40,5 +41,8 @@ __all__ = [
     "PermissionDeniedError",
     "Settings",
     "UnavailableError",
+    "find_experiment",
+    "new_experiment",
+    "register",
     "sync",
 ]

@@ -24,11 +24,17 @@ LEVELS = {"read": experiment_pb2.ACCESS_LEVEL_READ, "edit": experiment_pb2.ACCES
 class Client:
     """A connection to one Drift Monitoring server. Use as a context manager, or call close()."""
 
-    def __init__(self, settings: Settings | None = None, *, tokens: TokenSource | None = None, **overrides: Any) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, tokens: TokenSource | None = None, channel: grpc.Channel | None = None, **overrides: Any
+    ) -> None:
+        """Settings from the environment, overridden by keyword arguments (url=, token=, ca_bundle=, ...).
+        `channel` replaces the TLS channel the settings describe (tests script the server side with it)."""
         self.settings = settings or Settings.from_env(**overrides)
         self._tokens = tokens or token_source(self.settings)
-        root = Path(self.settings.ca_bundle).read_bytes() if self.settings.ca_bundle else None
-        self._channel = grpc.secure_channel(self.settings.target, grpc.ssl_channel_credentials(root))
+        if channel is None:
+            root = Path(self.settings.ca_bundle).read_bytes() if self.settings.ca_bundle else None
+            channel = grpc.secure_channel(self.settings.target, grpc.ssl_channel_credentials(root))
+        self._channel = channel
         self.experiments = experiment_pb2_grpc.ExperimentServiceStub(self._channel)
         self.drifts = drift_pb2_grpc.DriftServiceStub(self._channel)
         self.users = user_pb2_grpc.UserServiceStub(self._channel)
