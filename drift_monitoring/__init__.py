@@ -24,7 +24,7 @@ from drift_monitoring.errors import (
     UnavailableError,
 )
 from drift_monitoring.helpers import find_experiment, new_experiment, register
-from drift_monitoring.monitor import DriftMonitor, sync
+from drift_monitoring.monitor import DriftMonitor, flush, sync
 from drift_monitoring.settings import Settings
 
 __version__ = "2.0.0.dev0"
@@ -42,6 +42,7 @@ __all__ = [
     "Settings",
     "UnavailableError",
     "find_experiment",
+    "flush",
     "new_experiment",
     "register",
     "sync",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from google.protobuf import field_mask_pb2
 
 from drift_monitoring.auth import TokenSource, token_source
 from drift_monitoring.errors import RETRYABLE, DriftMonitorError, NotFoundError, from_rpc_error
+from drift_monitoring.sender import Sender
 from drift_monitoring.settings import Settings
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 
@@ -39,6 +41,10 @@ class Client:
         self.drifts = drift_pb2_grpc.DriftServiceStub(self._channel)
         self.users = user_pb2_grpc.UserServiceStub(self._channel)
         self._closed = False
+        self._experiment_ids: dict[str, str] = {}
+        self.verified_experiments: set[str] = set()  # where a run was created: later runs need not wait
+        self._sender: Sender | None = None
+        self._sender_lock = threading.Lock()
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -63,8 +69,26 @@ class Client:
         token = self._tokens.access_token()
         return (("authorization", f"Bearer {token}"),) if token else ()
 
+    @property
+    def sender(self) -> Sender:
+        """The background sender of DriftMonitor's runs on this connection (started on first use)."""
+        with self._sender_lock:
+            if self._sender is None:
+                from drift_monitoring.monitor import SpoolBreaker, sync
+
+                self._sender = Sender(self, SpoolBreaker(self.settings), lambda client: sync(client, quiet=True))
+            return self._sender
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
+        """Waits (up to settings.timeout) for runs still being sent, then closes the connection;
+        what did not arrive stays in the spool."""
         if not self._closed:
+            if self._sender is not None:
+                self._sender.stop(self.settings.timeout)
             self._closed = True
             self._channel.close()
 
@@ -100,6 +124,12 @@ class Client:
         if not found.experiments:
             raise NotFoundError(f"no experiment named {name!r} that you can see: create it with new_experiment() or check its name")
         return found.experiments[0]
+
+    def experiment_id(self, name: str) -> str:
+        """find_experiment(name).id, remembered for this Client's lifetime (a job loop looks it up once)."""
+        if name not in self._experiment_ids:
+            self._experiment_ids[name] = self.find_experiment(name).id
+        return self._experiment_ids[name]
 
     def list_experiments(self, filter: str = "", order_by: str = "") -> Iterator[experiment_pb2.Experiment]:  # noqa: A002
         request = experiment_pb2.ListExperimentsRequest(filter=filter, order_by=order_by, page_size=200)

@@ -223,6 +223,18 @@ def enter(server: ScriptedServer) -> drift_pb2.CreateDriftRequest:
     return create.request
 
 
+def until_final(server: ScriptedServer) -> tuple[list[Call], Call]:
+    """Answer the background sender's UpdateDrifts until the run's final state arrives (how many
+    intermediate updates it sends depends on how fast the job records: they coalesce)."""
+    updates = []
+    while True:
+        update = server.next("UpdateDrift")
+        update.ok(update.request.drift)
+        if update.request.drift.status in (COMPLETED, FAILED):
+            return updates, update
+        updates.append(update)
+
+
 def test_a_run_is_created_recorded_and_completed(server, tmp_path):
     client = make_client(server, tmp_path)
 
@@ -235,17 +247,40 @@ def test_a_run_is_created_recorded_and_completed(server, tmp_path):
     future = background(job)
     create = enter(server)
     assert create.experiment_id == "e1" and create.drift.model == "xgb-v3" and list(create.drift.tags) == ["nightly"] and len(create.request_id) == 32
-    concept = server.next("UpdateDrift")
-    assert list(concept.request.update_mask.paths) == ["concept_drift"] and concept.request.drift.id == "d1"
-    assert concept.request.drift.concept_drift.parameters["kl"] == 0.3
-    concept.ok(concept.request.drift)
-    server.next("UpdateDrift").ok(drift_pb2.Drift())
-    final = server.next("UpdateDrift")
-    assert final.request.drift.status == COMPLETED and final.request.drift.HasField("end_time")
+    assert result(future) == create.request_id  # the job is done; the sender delivers the rest
+    updates, final = until_final(server)
+    for update in updates:  # results recorded during the run, sent live (possibly merged)
+        assert set(update.request.update_mask.paths) <= {"concept_drift", "data_drift"} and update.request.drift.id == "d1"
+    assert final.request.drift.id == "d1" and final.request.drift.status == COMPLETED and final.request.drift.HasField("end_time")
     assert set(final.request.update_mask.paths) == {"status", "end_time", "error_message", "concept_drift", "data_drift"}
+    assert final.request.drift.concept_drift.parameters["kl"] == 0.3 and not final.request.drift.data_drift.detected
+    assert client.sender.flush(5) and server.idle()
+    assert spool_for(client.settings).pending() == 0  # the final state was spooled first, and removed once stored
+
+
+def test_a_fast_job_does_not_wait_and_costs_two_calls(server, tmp_path):
+    """After an experiment's first run, a job never waits for the server: its calls pile up while the
+    create is in flight and go as one update."""
+    client = make_client(server, tmp_path)
+    first = background(lambda: DriftMonitor("credit", "m", client=client).__enter__())
+    enter(server)
+    result(first)
+    second = DriftMonitor("credit", "m", client=client)
+
+    def job() -> None:
+        with second as monitor:
+            monitor.concept(True, {"kl": 0.4})
+            monitor.data(True, {"p": 0.01})
+
+    future = background(job)
+    create = server.next("CreateDrift")  # no experiment lookup: remembered
+    assert create.request.request_id == second.request_id
+    result(future, timeout=2)  # finished while its create is still unanswered
+    create.ok(drift_pb2.Drift(id="d2", experiment_id="e1", status=drift_pb2.DRIFT_STATUS_RUNNING))
+    final = server.next("UpdateDrift")
+    assert final.request.drift.id == "d2" and final.request.drift.status == COMPLETED
+    assert {"concept_drift", "data_drift", "status"} <= set(final.request.update_mask.paths)
     final.ok(final.request.drift)
-    assert result(future) == create.request_id
-    assert server.idle() and spool_for(client.settings).pending() == 0
 
 
 def test_an_exception_in_the_block_marks_the_run_failed_and_propagates(server, tmp_path):
@@ -257,11 +292,10 @@ def test_an_exception_in_the_block_marks_the_run_failed_and_propagates(server, t
 
     future = background(job)
     enter(server)
-    final = server.next("UpdateDrift")
-    assert final.request.drift.status == FAILED and final.request.drift.error_message == "ValueError: the detector crashed"
-    final.ok(final.request.drift)
     with pytest.raises(ValueError, match="the detector crashed"):
         result(future)
+    _, final = until_final(server)
+    assert final.request.drift.status == FAILED and final.request.drift.error_message == "ValueError: the detector crashed"
 
 
 def test_a_missing_experiment_is_a_clear_error_and_no_run_is_created(server, tmp_path):
