@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv tools proto proto-check lint db run up down test
+.PHONY: help venv bench-venv tools proto proto-check lint db run up down test bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -19,6 +19,15 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.stamp  ## create .venv and install the Python packages (only when requirements change)
+
+BENCH_VENV := .run/bench-venv
+$(BENCH_VENV)/.stamp: bench/requirements.txt
+	@# MLflow (the ingest peer) and matplotlib stay out of the project's own environment.
+	$(BENCH_VENV)/bin/python -m pip --version >/dev/null 2>&1 || { rm -rf $(BENCH_VENV) && $(PYTHON) -m venv $(BENCH_VENV); }
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench-venv: $(BENCH_VENV)/.stamp  ## the benchmarks' own venv: MLflow and matplotlib
 
 proto: venv  ## regenerate the code derived from protos/: Python stubs, Go client stubs, OpenAPI
 	$(PY) scripts/gen_protos.py
@@ -48,6 +57,9 @@ tools: venv  ## build once what tests use: FerretDB, the Go protoc plugins, the 
 	@$(PY) scripts/gen_protos.py --install-plugins >/dev/null
 	cd clients/go && go mod download && go vet ./...  # vet compiles the dependencies into the build cache
 
-test: venv tools  ## run every test against real FerretDB (started if nothing answers) and real servers
+test: venv bench-venv tools  ## run every test against real FerretDB (started if nothing answers) and real servers
 	@# pytest exits 5 when it collected nothing: a failure, and said so.
 	$(PY) -m pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$code; }
+
+bench: venv bench-venv  ## every benchmark on a private stack, side by side with MLflow: bench/results/
+	$(PY) -m bench.run_all

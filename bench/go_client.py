@@ -27,7 +27,7 @@ from drift_monitoring import Client, DriftMonitor  # noqa: E402
 from scripts import certs  # noqa: E402
 from tests.harness import Envoy, Issuer, ServerProcess, free_port  # noqa: E402
 
-PARAMETERS = {f"param_{i}": i * 0.1 for i in range(20)}  # as bench/client_overhead.py and BenchmarkRun
+PARAMETERS = {f"param_{i}": i * 0.1 for i in range(20)}  # as BenchmarkRun in clients/go
 
 
 def percentile(values: list[float], q: float) -> float:

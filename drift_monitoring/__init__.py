@@ -23,7 +23,8 @@ from drift_monitoring.errors import (
     PermissionDeniedError,
     UnavailableError,
 )
-from drift_monitoring.monitor import DriftMonitor, sync
+from drift_monitoring.helpers import find_experiment, new_experiment, register
+from drift_monitoring.monitor import DriftMonitor, flush, sync
 from drift_monitoring.settings import Settings
 
 __version__ = "2.0.0.dev0"
@@ -40,5 +41,9 @@ __all__ = [
     "PermissionDeniedError",
     "Settings",
     "UnavailableError",
+    "find_experiment",
+    "flush",
+    "new_experiment",
+    "register",
     "sync",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from google.protobuf import field_mask_pb2
 
 from drift_monitoring.auth import TokenSource, token_source
 from drift_monitoring.errors import RETRYABLE, DriftMonitorError, NotFoundError, from_rpc_error
+from drift_monitoring.sender import Sender
 from drift_monitoring.settings import Settings
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 
@@ -24,15 +26,25 @@ LEVELS = {"read": experiment_pb2.ACCESS_LEVEL_READ, "edit": experiment_pb2.ACCES
 class Client:
     """A connection to one Drift Monitoring server. Use as a context manager, or call close()."""
 
-    def __init__(self, settings: Settings | None = None, *, tokens: TokenSource | None = None, **overrides: Any) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, tokens: TokenSource | None = None, channel: grpc.Channel | None = None, **overrides: Any
+    ) -> None:
+        """Settings from the environment, overridden by keyword arguments (url=, token=, ca_bundle=, ...).
+        `channel` replaces the TLS channel the settings describe (tests script the server side with it)."""
         self.settings = settings or Settings.from_env(**overrides)
         self._tokens = tokens or token_source(self.settings)
-        root = Path(self.settings.ca_bundle).read_bytes() if self.settings.ca_bundle else None
-        self._channel = grpc.secure_channel(self.settings.target, grpc.ssl_channel_credentials(root))
+        if channel is None:
+            root = Path(self.settings.ca_bundle).read_bytes() if self.settings.ca_bundle else None
+            channel = grpc.secure_channel(self.settings.target, grpc.ssl_channel_credentials(root))
+        self._channel = channel
         self.experiments = experiment_pb2_grpc.ExperimentServiceStub(self._channel)
         self.drifts = drift_pb2_grpc.DriftServiceStub(self._channel)
         self.users = user_pb2_grpc.UserServiceStub(self._channel)
         self._closed = False
+        self._experiment_ids: dict[str, str] = {}
+        self.verified_experiments: set[str] = set()  # where a run was created: later runs need not wait
+        self._sender: Sender | None = None
+        self._sender_lock = threading.Lock()
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -57,8 +69,26 @@ class Client:
         token = self._tokens.access_token()
         return (("authorization", f"Bearer {token}"),) if token else ()
 
+    @property
+    def sender(self) -> Sender:
+        """The background sender of DriftMonitor's runs on this connection (started on first use)."""
+        with self._sender_lock:
+            if self._sender is None:
+                from drift_monitoring.monitor import SpoolBreaker, sync
+
+                self._sender = Sender(self, SpoolBreaker(self.settings), lambda client: sync(client, quiet=True))
+            return self._sender
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
+        """Waits (up to settings.timeout) for runs still being sent, then closes the connection;
+        what did not arrive stays in the spool."""
         if not self._closed:
+            if self._sender is not None:
+                self._sender.stop(self.settings.timeout)
             self._closed = True
             self._channel.close()
 
@@ -94,6 +124,12 @@ class Client:
         if not found.experiments:
             raise NotFoundError(f"no experiment named {name!r} that you can see: create it with new_experiment() or check its name")
         return found.experiments[0]
+
+    def experiment_id(self, name: str) -> str:
+        """find_experiment(name).id, remembered for this Client's lifetime (a job loop looks it up once)."""
+        if name not in self._experiment_ids:
+            self._experiment_ids[name] = self.find_experiment(name).id
+        return self._experiment_ids[name]
 
     def list_experiments(self, filter: str = "", order_by: str = "") -> Iterator[experiment_pb2.Experiment]:  # noqa: A002
         request = experiment_pb2.ListExperimentsRequest(filter=filter, order_by=order_by, page_size=200)

@@ -16,9 +16,11 @@ import datetime as dt
 import logging
 import math
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -26,14 +28,13 @@ from typing import Any
 from google.protobuf import json_format
 
 from drift_monitoring.client import Client
-from drift_monitoring.errors import DriftMonitorError, InvalidArgumentError, NotFoundError, UnavailableError
+from drift_monitoring.errors import InvalidArgumentError, NotFoundError, UnavailableError
+from drift_monitoring.sender import Op, Run, deliver_final
 from drift_monitoring.settings import Settings
 from drift_monitoring.spool import Spool, done
 from drift_monitoring.v1 import drift_pb2
 
 log = logging.getLogger("drift_monitoring")
-RESULTS = ("concept_drift", "data_drift", "result")
-SYNC_BUDGET = 2.0  # seconds a monitor spends sending earlier spooled runs before its own
 # After a run found the server unreachable, the next runs within this many seconds go straight to the
 # spool instead of each waiting out settings.timeout: a job loop must not slow down while the server is away.
 BREAKER_SECONDS = 30.0
@@ -91,30 +92,30 @@ class DriftMonitor:
         self.request_id = uuid.uuid4().hex
         self.strict = strict
         self._client = client
-        self._own_client = client is None
         self._settings = settings
-        self._experiment_id = ""
+        self._run: Run | None = None
         self.offline = False
 
     # -- the context ----------------------------------------------------------------------------------
 
     def __enter__(self) -> DriftMonitor:
         if self._client is None:
-            self._client = Client(**self._settings)
+            self._client = shared_client(Settings.from_env(**self._settings))
         self.drift.start_time.GetCurrentTime()
         if not self.strict and _recently_unreachable(self._client.settings):
             self.offline = True
             return self
-        sync(self._client, budget=SYNC_BUDGET, quiet=True)
         try:
-            self._experiment_id = self._client.find_experiment(self.experiment_name).id
-            created = self._client.create_drift(self._experiment_id, self.drift, self.request_id)
-            self.drift.id, self.drift.experiment_id = created.id, created.experiment_id
+            experiment_id = self._client.experiment_id(self.experiment_name)
+            self._run = Run(experiment_id, self.request_id)
+            created = self._submit("create", [])
+            # The first run per experiment waits for its creation, so a wrong setup (not registered, no
+            # EDIT access) fails the job at once rather than in the background. Later runs do not wait.
+            if self.strict or experiment_id not in self._client.verified_experiments:
+                created.result()
+                self._client.verified_experiments.add(experiment_id)
         except UnavailableError as exc:
             self._go_offline(exc)
-        except DriftMonitorError:
-            self._close_client()
-            raise
         return self
 
     def concept(self, detected: Any, parameters: Mapping[str, Any] | None = None, *, features: Iterable[Any] | None = None) -> None:
@@ -130,51 +131,85 @@ class DriftMonitor:
         self._record("result", _result(detected, parameters, features))
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        try:
-            self.drift.end_time.GetCurrentTime()
-            if exc is None:
-                self.drift.status = drift_pb2.DRIFT_STATUS_COMPLETED
-            else:
-                self.drift.status = drift_pb2.DRIFT_STATUS_FAILED
-                self.drift.error_message = f"{type(exc).__name__}: {exc}"[:4096]
-            paths = ["status", "end_time", "error_message", *(r for r in RESULTS if self.drift.HasField(r))]
-            self._send(paths)
-        finally:
-            self._close_client()
+        self.drift.end_time.GetCurrentTime()
+        if exc is None:
+            self.drift.status = drift_pb2.DRIFT_STATUS_COMPLETED
+        else:
+            self.drift.status = drift_pb2.DRIFT_STATUS_FAILED
+            self.drift.error_message = f"{type(exc).__name__}: {exc}"[:4096]
+        if self.strict:
+            self._submit("final", []).result()  # raises what the server said
+            return
+        # Spooled first (a crash of the job from here on loses nothing), then sent in the background;
+        # the sender fsyncs what has to stay in the spool, so the job never waits for the disk either.
+        spooled = self._spool()
+        self._submit("persist" if self.offline else "final", [], spooled)
 
     # -- sending --------------------------------------------------------------------------------------
 
     def _record(self, field: str, result: drift_pb2.DriftResult) -> None:
         getattr(self.drift, field).CopyFrom(result)
-        self._send([field])
+        if not self.offline:
+            sent = self._submit("update", [field])
+            if self.strict:
+                sent.result()
 
-    def _send(self, paths: list[str]) -> None:
-        if not self.offline and self.drift.id:
-            try:
-                self._client.update_drift(self.drift, paths)  # type: ignore[union-attr]
-                return
-            except UnavailableError as exc:
-                self._go_offline(exc)
-        if self.offline and self.drift.status in (drift_pb2.DRIFT_STATUS_COMPLETED, drift_pb2.DRIFT_STATUS_FAILED):
-            self._spool()  # once, with the final state: results recorded before it travel along
+    def _submit(self, kind: str, paths: list[str], spool_file: Path | None = None) -> Future:
+        snapshot = drift_pb2.Drift()
+        snapshot.CopyFrom(self.drift)
+        run = self._run or Run("", self.request_id)  # offline before the experiment was found
+        return self._client.sender.submit(Op(run, kind, snapshot, tuple(paths), spool_file))  # type: ignore[union-attr]
 
     def _go_offline(self, exc: Exception) -> None:
         if self.strict:
             raise exc
         log.warning("drift monitor: server unreachable (%s); this run is kept locally and sent later", exc)
         self.offline = True
-        marker = _breaker(self._client.settings)  # type: ignore[union-attr]
+        SpoolBreaker(self._client.settings).trip()  # type: ignore[union-attr]
+
+    def _spool(self) -> Path:
+        record = {"experiment": self.experiment_name, "request_id": self.request_id, "drift": json_format.MessageToDict(self.drift)}
+        path = spool_for(self._client.settings).add(record, durable=False)  # type: ignore[union-attr]
+        if self.offline:
+            log.warning("drift monitor: run saved to %s; `drift-monitor sync` sends it", path)
+        return path
+
+
+_SHARED: dict[Settings, Client] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_client(settings: Settings) -> Client:
+    """One Client per settings for monitors made without one: a job loop reuses the TLS connection,
+    the cached access token, the experiment ids and the background sender."""
+    with _SHARED_LOCK:
+        client = _SHARED.get(settings)
+        if client is None or client.closed:
+            client = _SHARED[settings] = Client(settings)
+        return client
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait until every run recorded so far in this process has reached the server (or its spool file
+    is all that is left of it). False if the timeout came first."""
+    from drift_monitoring.sender import _LIVE
+
+    return all(sender.flush(timeout if timeout is not None else sender._client.settings.timeout) for sender in list(_LIVE))
+
+
+class SpoolBreaker:
+    """The breaker as a file next to the spool, so every process of the user sees it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def trip(self) -> None:
+        marker = _breaker(self.settings)
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
 
-    def _spool(self) -> None:
-        record = {"experiment": self.experiment_name, "request_id": self.request_id, "drift": json_format.MessageToDict(self.drift)}
-        path = spool_for(self._client.settings).add(record)  # type: ignore[union-attr]
-        log.warning("drift monitor: run saved to %s; `drift-monitor sync` sends it", path)
-
-    def _close_client(self) -> None:
-        if self._own_client and self._client is not None:
-            self._client.close()
+    def tripped(self) -> bool:
+        return _recently_unreachable(self.settings)
 
 
 def _breaker(settings: Settings) -> Path:
@@ -202,12 +237,7 @@ def sync(client: Client, *, budget: float | None = None, quiet: bool = False) ->
                 name = record["experiment"]
                 experiments[name] = experiments.get(name) or client.find_experiment(name).id
                 drift = json_format.ParseDict(record["drift"], drift_pb2.Drift(), ignore_unknown_fields=True)
-                drift.ClearField("id")
-                created = client.create_drift(experiments[name], drift, record["request_id"], budget=remaining)
-                if created.status != drift.status:  # the run was created before the server went away
-                    drift.id, drift.experiment_id = created.id, created.experiment_id
-                    paths = ["status", "end_time", "error_message", *(r for r in RESULTS if drift.HasField(r))]
-                    client.update_drift(drift, paths, budget=remaining)
+                deliver_final(client, experiments[name], record["request_id"], drift, budget=remaining)
             except UnavailableError:
                 break
             except (NotFoundError, InvalidArgumentError) as exc:  # will never succeed: keep it for a human

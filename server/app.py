@@ -93,7 +93,7 @@ async def create_server(settings: Settings) -> App:
     """Connect to the database and start serving on settings.listen (port 0 picks a free port)."""
     db = Database(settings.mongodb_uri, settings.db_threads)
     await asyncio.to_thread(db.connect)
-    events = EventLog(db, settings.event_poll_seconds, settings.watch_queue_size)
+    events = EventLog(db, settings.event_poll_seconds, settings.watch_queue_size, settings.event_retention)
     await events.start()
     userinfo = UserInfo(settings.trusted_issuers, settings.ca_bundle)
     deps = Deps(settings=settings, db=db, events=events, userinfo=userinfo)

@@ -6,9 +6,13 @@ reader that has everything up to N and asks for `seq > N` never skips an event, 
 wrote it. There are no transactions on FerretDB v1, so the data write and its event are two writes;
 a striped lock per drift keeps one drift's events in the order of its writes within a process.
 
-Fan-out: one tailer per process reads new events (woken at once by local writes, by polling for
-writes of other processes) and offers them to each watcher's bounded queue. A watcher whose queue
-overflows is not waited for: it is flagged and catches up from the database on its own.
+Fan-out: this process's own events go from memory to each watcher's bounded queue, in seq order;
+events of other processes (a gap in the seqs) are read from the database by a tailer that polls while
+anyone watches, backing off when a read is slow (FerretDB scans the whole log for every query). A
+watcher whose queue overflows is not waited for: it is flagged and catches up from the database.
+
+Retention: events older than the newest `retention` are deleted now and then; the highest pruned seq is
+recorded, so resuming from before it is refused instead of silently skipping events.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
@@ -35,6 +40,8 @@ log = logging.getLogger(__name__)
 CREATED, UPDATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT = "CREATED", "UPDATED", "DELETED", "EXPERIMENT_DELETED", "HEARTBEAT"
 READ_BATCH = 500
 LOCK_STRIPES = 64
+PRUNE_EVERY = 1000  # appends between retention passes
+MAX_PENDING = 10_000  # out-of-order local events held back while a gap is being read
 
 
 class PositionError(Exception):
@@ -85,13 +92,16 @@ class _Subscription:
 
 
 class EventLog:
-    def __init__(self, db: Database, poll_seconds: float, queue_size: int) -> None:
+    def __init__(self, db: Database, poll_seconds: float, queue_size: int, retention: int = 100_000) -> None:
         self._db = db
         self._poll = poll_seconds
         self._queue_size = queue_size
+        self._retention = retention
         self._collection = Event._get_collection
         self._seq_lock = threading.Lock()
         self._last_seq = 0  # highest seq known to exist; guarded by _seq_lock
+        self._appended = 0  # guarded by _seq_lock; drives retention passes
+        self._pending: dict[int, LogEvent] = {}  # local events beyond a gap, by seq
         self._stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
         self._subscribers: dict[ObjectId, set[_Subscription]] = {}
         self._position = 0  # highest seq offered to subscribers
@@ -131,23 +141,48 @@ class EventLog:
         """Append one event per drift with consecutive seqs; returns the last seq."""
         moment = now()
         pending = [{"experiment": experiment, "type": type_, "drift": dict(d), "time": moment} for d in drifts]
+        stored: list[dict[str, Any]] = []
         with self._seq_lock:
             seq = self._last_seq
             while pending:
                 docs = [{**doc, "seq": seq + 1 + i} for i, doc in enumerate(pending)]
                 try:
                     self._collection().insert_many(docs, ordered=True)
+                    stored += docs
                     seq += len(docs)
                     pending = []
                 except BulkWriteError as exc:  # another process took a seq: keep what landed, go on after the head
                     if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                         raise
-                    pending = pending[exc.details.get("nInserted", 0) :]
+                    landed = exc.details.get("nInserted", 0)
+                    stored += docs[:landed]
+                    pending = pending[landed:]
                     seq = self.head()
             self._last_seq = seq
+            self._appended += len(stored)
+            prune = self._appended >= PRUNE_EVERY
+            if prune:
+                self._appended = 0
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+            self._loop.call_soon_threadsafe(self._publish, [LogEvent.from_doc(doc) for doc in stored])
+        if prune:
+            self.prune(seq)
         return seq
+
+    def prune(self, head: int) -> None:
+        """Delete events older than the newest `retention`, recording the highest seq deleted first."""
+        upto = head - self._retention
+        if upto <= 0:
+            return
+        self._meta().update_one({"_id": "pruned"}, {"$max": {"seq": upto}}, upsert=True)
+        self._collection().delete_many({"seq": {"$lte": upto}})
+
+    def pruned(self) -> int:
+        doc = self._meta().find_one({"_id": "pruned"})
+        return int(doc["seq"]) if doc else 0
+
+    def _meta(self) -> Any:
+        return self._collection().database["event_log_meta"]
 
     def head(self) -> int:
         last = self._collection().find_one({}, {"seq": 1}, sort=[("seq", DESCENDING)])
@@ -162,25 +197,54 @@ class EventLog:
 
     # -- fan-out ----------------------------------------------------------------------------------
 
+    def _publish(self, events: list[LogEvent]) -> None:
+        """This process's new events (on the loop): offered at once when they continue the position;
+        beyond a gap (another process wrote in between) they wait for the tailer to read the gap."""
+        if not self._subscribers:
+            # Nobody to feed: just move on. A watcher starting later catches up from the database.
+            self._pending.clear()
+            self._position = max([self._position, *(event.seq for event in events)])
+            return
+        for event in events:
+            if event.seq > self._position:
+                self._pending[event.seq] = event
+        self._drain()
+        if len(self._pending) > MAX_PENDING:
+            self._pending.clear()  # the tailer reads them back from the database
+
+    def _drain(self) -> None:
+        while (event := self._pending.pop(self._position + 1, None)) is not None:
+            self._offer(event)
+
+    def _offer(self, event: LogEvent) -> None:
+        for subscription in self._subscribers.get(event.experiment, ()):
+            subscription.offer(event)
+        self._position = event.seq
+
     async def _tail(self) -> None:
+        interval = self._poll
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
             except TimeoutError:
                 pass
             self._wake.clear()
             if not self._subscribers:
-                continue  # nobody to feed; the first watcher moves the position up itself
+                continue  # nobody to feed
+            started = time.monotonic()
             try:
                 batch = await self._db.run(self._read_after, self._position, None, READ_BATCH)
             except PyMongoError as exc:
                 log.warning("event log tail failed, retrying: %s", exc)
                 await asyncio.sleep(self._poll)
                 continue
+            # A slow read (a scanning database) must not keep it busy: poll at most a quarter of the time.
+            interval = max(self._poll, 3 * (time.monotonic() - started))
             for event in batch:
-                for subscription in self._subscribers.get(event.experiment, ()):
-                    subscription.offer(event)
-                self._position = event.seq
+                if event.seq > self._position:
+                    self._offer(event)
+            self._pending = {seq: event for seq, event in self._pending.items() if seq > self._position}
+            self._drain()
             if len(batch) == READ_BATCH:
                 self._wake.set()
 
@@ -191,19 +255,20 @@ class EventLog:
         subscription = _Subscription(self._queue_size)
         self._subscribers.setdefault(experiment, set()).add(subscription)
         try:
-            head = await self._db.run(self.head)
-            if self._subscribers.keys() == {experiment} and len(self._subscribers[experiment]) == 1:
-                # Alone: the tailer was idle, so skip it ahead. (With other watchers it is live and exact;
-                # moving it would make them miss events.) Our catch-up below covers everything up to head.
-                self._position = max(self._position, head)
+            # "Now" is what this process knows: no database round trip per new watcher (a thousand
+            # watchers must not mean a thousand scans of the log). Other processes' newer events reach
+            # the stream through the tailer.
+            known = max(self._position, self._last_seq)
             if after is None:
-                after = head
-            elif after > head:
+                after = known
+            elif after > known and after > await self._db.run(self.head):
                 raise PositionError("resume_token is ahead of the event log; start again without it")
+            elif after < known and after < await self._db.run(self.pruned):
+                raise PositionError("resume_token is older than the event log keeps; list the drifts again and watch from now")
             last = after
             while True:
                 subscription.rearm()
-                while True:  # catch up from the database
+                while last < self._position:  # catch up from the database; the queue has what comes after
                     if subscription.closed:
                         raise ShuttingDown
                     batch = await self._db.run(self._read_after, last, experiment, READ_BATCH)

@@ -30,6 +30,8 @@ class Settings:
     event_poll_seconds: float = 0.2
     # Events buffered per watcher; one that falls further behind re-reads the log instead of stalling others.
     watch_queue_size: int = 1024
+    # Events kept for resuming watches; older ones are deleted (a resume from before them is refused).
+    event_retention: int = 100_000
     grace_seconds: float = 10.0
     # Signs page and resume tokens; defaults to a key derived from the proxy secret.
     token_secret: bytes = b""
@@ -61,6 +63,7 @@ class Settings:
             heartbeat_seconds=_number(env, "DRIFT_MONITOR_HEARTBEAT_SECONDS", cls.heartbeat_seconds, float, 0.1, 3600),
             event_poll_seconds=_number(env, "DRIFT_MONITOR_EVENT_POLL_SECONDS", cls.event_poll_seconds, float, 0.01, 60),
             watch_queue_size=_number(env, "DRIFT_MONITOR_WATCH_QUEUE", cls.watch_queue_size, int, 1, 1_000_000),
+            event_retention=_number(env, "DRIFT_MONITOR_EVENT_RETENTION", cls.event_retention, int, 100, 1_000_000_000),
             grace_seconds=_number(env, "DRIFT_MONITOR_GRACE_SECONDS", cls.grace_seconds, float, 0, 600),
             token_secret=env.get("DRIFT_MONITOR_TOKEN_SECRET", "").encode(),
         )

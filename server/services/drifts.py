@@ -11,7 +11,6 @@ from typing import Any
 import grpc
 from bson import ObjectId
 from google.protobuf import empty_pb2, struct_pb2, timestamp_pb2
-from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc
@@ -233,10 +232,12 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
             current = _find(experiment, drift_id)
             if current is None:
                 return None
-            _check_total_parameters({**current, **changes})
-            doc = _collection().find_one_and_update({"_id": drift_id}, {"$set": changes}, return_document=ReturnDocument.AFTER)
-            if doc is not None:
-                self.deps.events.append(experiment, UPDATED, doc)
+            doc = {**current, **changes}  # what $set of top-level fields stores: no read-back needed
+            _check_total_parameters(doc)
+            # update_one, not find_one_and_update: on FerretDB each query by _id scans the collection.
+            if not _collection().update_one({"_id": drift_id}, {"$set": changes}).matched_count:
+                return None
+            self.deps.events.append(experiment, UPDATED, doc)
         return doc
 
     @unary

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from drift_monitoring import DriftMonitor
+from drift_monitoring import DriftMonitor, flush
 from drift_monitoring.monitor import spool_for
 from drift_monitoring.settings import Settings
 from tests.harness import ROOT
@@ -62,6 +62,7 @@ def test_drifts_list_with_filter(cli, experiment, settings):
     for detected in (True, False):
         with DriftMonitor(experiment.name, f"model-{detected}", **settings) as monitor:
             monitor.data(detected, {"p": 0.01 if detected else 0.5})
+    assert flush()
     listed = json.loads(cli("--json", "drifts", experiment.name, "--filter", "data_drift.detected = true").stdout)
     assert [d["model"] for d in listed] == ["model-True"] and listed[0]["status"] == "DRIFT_STATUS_COMPLETED"
     assert "data_drift=no" in cli("drifts", experiment.name, "--filter", "data_drift.detected = false").stdout
@@ -74,7 +75,7 @@ def test_watch_prints_changes_live(cli, experiment, settings):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        time.sleep(2.0)  # let the stream open before the run starts
+        time.sleep(5.0)  # let the stream open before the run starts (slow on a loaded 2-core machine)
         with DriftMonitor(experiment.name, "watched", **settings):
             pass
         out, err = watcher.communicate(timeout=30)
@@ -89,6 +90,7 @@ def test_sync_sends_spooled_runs(cli, experiment, settings, client):
     offline = {**settings, "url": "localhost:9", "timeout": 0.5}
     with DriftMonitor(experiment.name, "spooled", **offline):
         pass
+    flush()  # the background sender is done with the spool before it moves
     spool_for(Settings(**offline)).directory.rename(spool_for(client.settings).directory)
     assert json.loads(cli("--json", "sync").stdout) == {"sent": 1, "left": 0}
     assert [d.model for d in client.list_drifts(experiment.id)] == ["spooled"]

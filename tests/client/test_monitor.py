@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from drift_monitoring import Client, DriftMonitor, NotFoundError, UnavailableError, sync
+from drift_monitoring import Client, DriftMonitor, NotFoundError, UnavailableError, flush, sync
 from drift_monitoring.monitor import spool_for
 from drift_monitoring.settings import Settings
 from drift_monitoring.v1 import drift_pb2
@@ -25,6 +25,7 @@ def test_the_seed_example_runs_as_written(client, experiment, settings):
         monitor.concept(True, {"kl_divergence": np.float64(0.31), "threshold": 0.1, "window": {"size": np.int64(1000)}})
         monitor.data(False, {"p_values": np.array([0.2, 0.5]), "when": dt.datetime(2026, 1, 1), "bad": float("nan")},
                      features=[{"feature": "age", "test": "ks", "statistic": 0.1, "p_value": 0.2, "detected": False}])
+    assert flush()  # runs are sent in the background; this waits for them
     [drift] = client.list_drifts(experiment.id)
     assert drift.status == COMPLETED and drift.model == "model_1" and drift.HasField("end_time")
     assert drift.concept_drift.detected and drift.concept_drift.parameters["kl_divergence"] == pytest.approx(0.31)
@@ -37,6 +38,7 @@ def test_the_seed_example_runs_as_written(client, experiment, settings):
 def test_the_1x_style_single_verdict(client, experiment, settings):
     with DriftMonitor(experiment.name, "model_1", tags=["nightly"], **settings) as monitor:
         monitor(True, {"score": 0.9})
+    assert flush()
     [drift] = client.list_drifts(experiment.id)
     assert drift.result.detected and drift.result.parameters["score"] == 0.9 and list(drift.tags) == ["nightly"]
 
@@ -44,6 +46,7 @@ def test_the_1x_style_single_verdict(client, experiment, settings):
 def test_results_are_visible_while_the_job_runs(client, experiment, settings):
     with DriftMonitor(experiment.name, "model_1", **settings) as monitor:
         monitor.data(True, {"p": 0.01})
+        assert flush()  # sent while the block still runs
         [running] = client.list_drifts(experiment.id)
         assert running.status == RUNNING and running.data_drift.detected
 
@@ -51,6 +54,7 @@ def test_results_are_visible_while_the_job_runs(client, experiment, settings):
 def test_an_exception_marks_the_run_failed_and_propagates(client, experiment, settings):
     with pytest.raises(ZeroDivisionError), DriftMonitor(experiment.name, "model_1", **settings):
         1 / 0  # noqa: B018
+    assert flush()
     [drift] = client.list_drifts(experiment.id)
     assert drift.status == FAILED and drift.error_message == "ZeroDivisionError: division by zero"
 
@@ -72,6 +76,7 @@ def test_server_down_the_job_finishes_and_sync_delivers_exactly_once(client, exp
     spool = spool_for(Settings(**_unreachable(settings)))
     assert spool.pending() == 1
     # The records belong to the server they were meant for: point the same spool at the real one.
+    flush()  # the background sender is done with the spool before it moves
     spool.directory.rename(spool_for(client.settings).directory)
     assert sync(client) == (1, 0)
     assert sync(client) == (0, 0)
@@ -94,9 +99,11 @@ def test_server_lost_mid_run_is_completed_by_sync(client, experiment, settings, 
             monitor.data(True, {"p": 0.02})
     finally:
         edge.stop()
+    flush()  # the sender gives up on the lost server; the final state stays in the spool
     [running] = client.list_drifts(experiment.id)
     assert running.status == RUNNING
     spool = spool_for(Settings(**lost))
+    flush()  # the background sender is done with the spool before it moves
     spool.directory.rename(spool_for(client.settings).directory)
     assert sync(client) == (1, 0)
     [drift] = client.list_drifts(experiment.id)
@@ -108,6 +115,7 @@ def test_two_processes_sharing_a_spool_neither_duplicate_nor_lose(client, experi
         with DriftMonitor(experiment.name, f"m{index}", **_unreachable(settings)):
             pass
     source = spool_for(Settings(**_unreachable(settings)))
+    flush()  # the background sender is done with the spool before it moves
     source.directory.rename(spool_for(client.settings).directory)
     script = textwrap.dedent(f"""
         from drift_monitoring import Client, sync
