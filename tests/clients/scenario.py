@@ -1,6 +1,8 @@
 """The cross-language scenario, once per language: register, create an experiment, start watching it,
 record the runs of scenario.json the way that language's users would, list them, and collect the watched
-events until every run is complete. Each returns {"experiment_id", "listed", "watched"} as proto JSON
+events until every run is complete. How many calls a run takes is each client's business (Python's
+DriftMonitor sends in the background and coalesces; Go's Run and curl send each step): what must agree
+is what is stored and what watchers see a run become. Each returns {"experiment_id", "listed", "watched"} as proto JSON
 (field names as in the protos) for the test to compare."""
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from drift_monitoring import Client, DriftMonitor
+from drift_monitoring import Client, DriftMonitor, flush
 from drift_monitoring.v1 import drift_pb2
 from tests.clients.gotool import go
 
@@ -40,6 +42,7 @@ def in_python(settings: dict[str, Any], name: str) -> dict[str, Any]:
                 for field, record in zip(RESULTS, (monitor.concept, monitor.data, monitor)):
                     if field in run:
                         record(run[field]["detected"], run[field].get("parameters"), features=run[field].get("features"))
+        assert flush(30), "DriftMonitor's background sender did not deliver the runs"
         listed = [proto_json(d) for d in client.list_drifts(experiment.id, order_by="create_time")]
         watched, complete = [], set()
         for event in watch:
