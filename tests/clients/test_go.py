@@ -16,6 +16,7 @@ EXPECTED = {
     "TestRunFinishesEvenWhenTheContextIsCancelled",
     "TestRunMarksFailedWhenTheGoroutineExits",
     "TestRunInAnUnknownExperimentIsNotFound",
+    "TestRunFollowsAnExperimentMadeAgainUnderItsName",
     "TestAPIErrorsCarryCodeAndReason",
     "TestTLSTrustsOnlyTheConfiguredCA",
     "TestTheTokenSourceIsAskedForEveryCall",

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -33,6 +34,9 @@ type Client struct {
 	Drifts      pb.DriftServiceClient
 	Users       pb.UserServiceClient
 	conn        *grpc.ClientConn
+
+	mu            sync.Mutex
+	experimentIDs map[string]string // name -> id, so a job loop looks each experiment up once
 }
 
 // Dial prepares a client; the connection is made on the first call.
@@ -114,6 +118,34 @@ func (c *Client) FindExperiment(ctx context.Context, name string) (*pb.Experimen
 		return nil, status.Errorf(codes.NotFound, "experiment %s: not found", strconv.Quote(name))
 	}
 	return found.GetExperiments()[0], nil
+}
+
+// experimentID is FindExperiment(name).Id, remembered for the Client's lifetime.
+func (c *Client) experimentID(ctx context.Context, name string) (string, error) {
+	c.mu.Lock()
+	id, known := c.experimentIDs[name]
+	c.mu.Unlock()
+	if known {
+		return id, nil
+	}
+	found, err := c.FindExperiment(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.experimentIDs == nil {
+		c.experimentIDs = map[string]string{}
+	}
+	c.experimentIDs[name] = found.GetId()
+	return found.GetId(), nil
+}
+
+// forgetExperiment drops a remembered id that turned out stale (the experiment was deleted).
+func (c *Client) forgetExperiment(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.experimentIDs, name)
 }
 
 // ListDrifts returns every drift of an experiment matching filter (empty: all), following the pages.

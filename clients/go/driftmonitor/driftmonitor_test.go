@@ -206,6 +206,30 @@ func TestRunFinishesEvenWhenTheContextIsCancelled(t *testing.T) {
 	}
 }
 
+func TestRunFollowsAnExperimentMadeAgainUnderItsName(t *testing.T) {
+	client := dial(t, stackConfig(t))
+	experiment := newExperiment(t, client)
+	ctx := context.Background()
+	noop := func(*driftmonitor.Run) error { return nil }
+	if err := client.Run(ctx, experiment.GetName(), "m", noop); err != nil { // remembers the id
+		t.Fatal(err)
+	}
+	if _, err := client.Experiments.DeleteExperiment(ctx, &pb.DeleteExperimentRequest{ExperimentId: experiment.GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := client.CreateExperiment(ctx, experiment.GetName(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Run(ctx, experiment.GetName(), "m", noop); err != nil {
+		t.Fatalf("after the experiment was made again: %v", err)
+	}
+	drifts, err := client.ListDrifts(ctx, again.GetId(), "", "")
+	if err != nil || len(drifts) != 1 {
+		t.Errorf("drifts in the new experiment: %d, %v", len(drifts), err)
+	}
+}
+
 func TestRunInAnUnknownExperimentIsNotFound(t *testing.T) {
 	client := dial(t, stackConfig(t))
 	called := false

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -37,18 +39,28 @@ func WithTags(tags ...string) RunOption {
 // panic (re-raised after the drift is marked). The finish is sent with a context of its own, so a
 // cancelled ctx still leaves the run FAILED rather than RUNNING forever.
 func (c *Client) Run(ctx context.Context, experiment, model string, record func(*Run) error, options ...RunOption) error {
-	found, err := c.FindExperiment(ctx, experiment)
-	if err != nil {
-		return err
-	}
 	drift := &pb.Drift{Model: model, StartTime: timestamppb.Now()}
 	for _, option := range options {
 		option(drift)
 	}
 	// One request_id per run: a retried create returns the drift the first attempt stored.
-	created, err := c.Drifts.CreateDrift(ctx, &pb.CreateDriftRequest{ExperimentId: found.GetId(), Drift: drift, RequestId: requestID()})
-	if err != nil {
-		return err
+	request := &pb.CreateDriftRequest{Drift: drift, RequestId: requestID()}
+	var created *pb.Drift
+	for attempt := 0; ; attempt++ {
+		id, err := c.experimentID(ctx, experiment)
+		if err != nil {
+			return err
+		}
+		request.ExperimentId = id
+		created, err = c.Drifts.CreateDrift(ctx, request)
+		if status.Code(err) == codes.NotFound && attempt == 0 {
+			c.forgetExperiment(experiment) // deleted (and perhaps made again) since we looked it up
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		break
 	}
 	drift.Id, drift.ExperimentId = created.GetId(), created.GetExperimentId()
 	run := &Run{client: c, drift: drift}
