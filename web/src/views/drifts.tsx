@@ -22,9 +22,17 @@ export function DriftsTab({ api, route, navigate }: { api: Api; route: Experimen
   const filter = safeFilter(route);
   const reloadTimer = useRef<ReturnType<typeof setTimeout>>();
 
+  // Read by the watch callbacks, which outlive a render: the latest filter and order, and which load is newest.
+  const view = useRef({ filter, order: route.order, request: 0 });
+  view.current.filter = filter;
+  view.current.order = route.order;
+
   const load = async (token = "") => {
+    const request = ++view.current.request;
+    const { filter, order } = view.current;
     try {
-      const reply = await api.drifts.listDrifts({ experimentId: route.id, filter: filter ?? "", orderBy: route.order, pageSize: PAGE, pageToken: token });
+      const reply = await api.drifts.listDrifts({ experimentId: route.id, filter: filter ?? "", orderBy: order, pageSize: PAGE, pageToken: token });
+      if (request !== view.current.request) return;  // a newer filter or order was asked for meanwhile
       setRows((old) => (token && old ? [...old, ...reply.drifts] : reply.drifts));
       setNext(reply.nextPageToken);
       setError("");
@@ -34,8 +42,9 @@ export function DriftsTab({ api, route, navigate }: { api: Api; route: Experimen
     }
   };
 
+  // The stream follows the experiment only: a new filter or order re-reads the table but keeps watching,
+  // so nothing that happens meanwhile is missed.
   useEffect(() => {
-    setRows(null);
     const abort = new AbortController();
     void watchDrifts({
       signal: abort.signal,
@@ -45,15 +54,19 @@ export function DriftsTab({ api, route, navigate }: { api: Api; route: Experimen
       onEvent: (event) => {
         // Unfiltered, an event is placed in the table as is; the server alone knows whether a run matches
         // a filter, so a filtered table is re-read (at most every half second).
-        if (!filter) setRows((old) => (old ? applyEvent(old, event, route.order).rows : old));
+        if (!view.current.filter) setRows((old) => (old ? applyEvent(old, event, view.current.order).rows : old));
         else {
           clearTimeout(reloadTimer.current);
           reloadTimer.current = setTimeout(() => void load(), 500);
         }
       },
     });
-    void load();
     return () => { abort.abort(); clearTimeout(reloadTimer.current); };
+  }, [route.id]);
+
+  useEffect(() => {
+    setRows(null);
+    void load();
   }, [route.id, filter, route.order]);
 
   return (

@@ -1,0 +1,176 @@
+"""The page in Chromium against the real stack through Envoy: sign in as personas, see only permitted
+experiments, create one, watch runs recorded by DriftMonitor arrive live, filter, chart, export, share."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from drift_monitoring import Client, DriftMonitor
+from tests.web.browser import ARTIFACTS, Browser, Page
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def sign_in(browser: Browser, web_envoy, persona: str, start: str = "/") -> Page:
+    """A fresh browser context signed in through the issuer's login page (code flow with PKCE)."""
+    page = browser.page(persona)
+    page.goto(f"{web_envoy.url}{start}")
+    page.role("button", "Sign in").click()
+    page.css(f'button[name="persona"][value="{persona}"]').click()  # the sandbox issuer's persona picker
+    page.css('[data-testid="signed-in-as"]').wait()
+    assert page.url.startswith(f"{web_envoy.url}{start.split('?')[0]}"), "back where the sign-in started"
+    # Registered users see their id under their name; new ones the registration prompt.
+    page.css('[aria-label="registration"], [data-testid="my-user-id"]').wait("attached")
+    if page.css('[aria-label="registration"]').count():
+        page.role("button", "Accept the terms and register").click()
+    page.css('[data-testid="my-user-id"]').wait("attached")
+    return page
+
+
+def rows(page: Page) -> list[str]:
+    table = page.css('table[data-testid="drifts"] tbody tr')
+    return [table.nth(i).text() for i in range(table.count())]
+
+
+def wait_until(check, what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def client_for(web_envoy, ca_pem: Path, issuer, persona: str, tmp_path: Path) -> Client:
+    return Client(url=f"localhost:{web_envoy.port}", ca_bundle=str(ca_pem), token=issuer.token(persona), state_dir=tmp_path / persona, timeout=5)
+
+
+def test_anonymous_visitors_see_public_experiments_only(browser, web_envoy, ca_pem, issuer, tmp_path):
+    suffix = uuid.uuid4().hex[:6]
+    with client_for(web_envoy, ca_pem, issuer, "manager", tmp_path) as manager:
+        manager.register()
+        public = manager.new_experiment(f"web-public-{suffix}", "anyone may look", public=True)
+        manager.new_experiment(f"web-private-{suffix}", "team only")
+    page = browser.page("anonymous")
+    started = time.monotonic()
+    page.goto(f"{web_envoy.url}/?q=web-p")
+    page.role("link", f"web-public-{suffix}").wait()
+    interactive_ms = (time.monotonic() - started) * 1000
+    listing = page.css('table[data-testid="experiments"]').text()
+    assert f"web-public-{suffix}" in listing and f"web-private-{suffix}" not in listing
+    assert page.role("button", "Sign in").count() == 1
+    page.screenshot("experiments-anonymous")
+    # A deep link to the public experiment works without signing in; its sharing is not shown.
+    page.goto(f"{web_envoy.url}/experiments/{public.id}")
+    page.role("heading", f"web-public-{suffix}").wait()
+    assert page.role("link", "Sharing").count() == 0
+    timing = navigation_timing(page)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "timing.json").write_text(json.dumps({"list_rendered_ms": round(interactive_ms), **timing}, indent=1))
+    page.close()
+
+
+def navigation_timing(page: Page) -> dict[str, int]:
+    entry = page.eval("JSON.stringify(performance.getEntriesByType('navigation')[0])")
+    nav = json.loads(entry)
+    return {"dom_interactive_ms": round(nav["domInteractive"]), "load_event_end_ms": round(nav["loadEventEnd"])}
+
+
+def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, ca_pem, issuer, tmp_path):
+    name = f"web-e2e-{uuid.uuid4().hex[:8]}"
+    manager = sign_in(browser, web_envoy, "manager")
+
+    # Create an experiment from the list page; the page moves to it.
+    page = manager
+    page.css("details.create summary").click()
+    page.label("Name").fill(name)
+    page.label("Description").fill("made in Chromium")
+    page.role("button", "Create").click()
+    page.role("heading", name).wait()
+    experiment_id = page.url.split("/experiments/")[1].split("?")[0]
+    page.css('[data-testid="live"]:has-text("live")').wait()  # the WatchDrifts stream is open (heartbeats)
+
+    # Runs recorded by DriftMonitor appear without a reload.
+    settings = {"url": f"localhost:{web_envoy.port}", "ca_bundle": str(ca_pem), "token": issuer.token("manager"),
+                "state_dir": tmp_path / "spool", "timeout": 5}
+    with DriftMonitor(name, "xgb-credit-v3", tags=["weekly", "web"], strict=True, **settings) as monitor:
+        monitor.concept(True, {"p_value": 0.01, "threshold": 0.05})
+        monitor.data(False, {"drifted_features": 1})
+    wait_until(lambda: len(rows(page)) == 1 and "completed" in rows(page)[0], "the completed run in the table")
+    with pytest.raises(RuntimeError):
+        with DriftMonitor(name, "lgbm-churn-v2", tags=["daily"], strict=True, **settings) as monitor:
+            monitor.concept(False, {"p_value": 0.4, "threshold": 0.05})
+            raise RuntimeError("feature store down")
+    wait_until(lambda: len(rows(page)) == 2 and "failed" in rows(page)[0], "the failed run on top")
+    assert "lgbm-churn-v2" in rows(page)[0] and "xgb-credit-v3" in rows(page)[1]
+    page.screenshot("experiment-runs-live")
+
+    # Friendly filter controls become the server's filter and the URL.
+    page.css('input[name="status"][value="FAILED"]').check()
+    page.role("button", "Apply").click()
+    wait_until(lambda: len(rows(page)) == 1, "only the failed run")
+    assert "status=FAILED" in page.url and "lgbm-churn-v2" in rows(page)[0]
+    page.label("Filter").fill("concept_drift.parameters.p_value > 0.1")
+    page.role("button", "Apply").click()
+    wait_until(lambda: "filter=" in page.url, "the raw filter in the URL")
+    wait_until(lambda: len(rows(page)) == 1, "the run matching both")
+    page.role("button", "Clear").click()
+    wait_until(lambda: len(rows(page)) == 2, "both runs again")
+
+    # A run's detail: parameters and results.
+    page.css('table[data-testid="drifts"] tbody tr:nth-child(2) a').click()
+    page.role("heading", "Run").wait()
+    detail = page.css("aside.detail").text()
+    assert "xgb-credit-v3" in detail and "p_value" in detail and "drift detected" in detail
+    assert "drift=" in page.url
+    page.screenshot("run-detail")
+
+    # Charts: a parameter over time, then exported as CSV and PNG.
+    page.role("link", "Charts").click()
+    page.css('canvas[data-testid="scatter"]').wait()
+    page.css('select[name="y"]').select("concept_drift.parameters.p_value")
+    wait_until(lambda: "y=concept_drift.parameters.p_value" in page.url, "the axis in the URL")
+    assert "2 runs" in page.css('canvas[data-testid="scatter"]').attribute("aria-label")
+    page.screenshot("chart")
+    saved = page.role("button", "Export CSV").download(tmp_path / "runs.csv")
+    assert saved.endswith(".csv")
+    table = list(csv.DictReader(io.StringIO((tmp_path / "runs.csv").read_text())))
+    assert {row["model"] for row in table} == {"xgb-credit-v3", "lgbm-churn-v2"}
+    assert {row["concept_drift.parameters.p_value"] for row in table} == {"0.01", "0.4"}
+    png = tmp_path / "chart.png"
+    page.role("button", "Export PNG").download(png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # Sharing: the reader's id (shown to them under their name) gets READ; the outsider gets nothing.
+    reader = sign_in(browser, web_envoy, "reader")
+    reader_id = reader.eval("document.querySelector('[data-testid=my-user-id]').textContent")
+    assert name not in reader.css("main").text()
+    page.role("link", "Sharing").click()
+    page.label("User id or entitlement").fill(reader_id)
+    page.css('form[aria-label="add a grant"] select[name="level"]').select("1")
+    page.role("button", "Add grant").click()
+    page.css(f'table[data-testid="grants"] >> text={reader_id}').wait()
+    page.screenshot("sharing")
+    reader.goto(f"{web_envoy.url}/")
+    reader.role("link", name).wait()
+    assert "read" in reader.css("table[data-testid=experiments]").text()
+    reader.role("link", name).click()
+    reader.css('table[data-testid="drifts"]').wait()
+    assert reader.role("link", "Sharing").count() == 0
+
+    outsider = sign_in(browser, web_envoy, "outsider")
+    assert name not in outsider.css("main").text()
+    outsider.goto(f"{web_envoy.url}/experiments/{experiment_id}")
+    outsider.css('[role="alert"]').wait()
+    assert "not found" in outsider.css('[role="alert"]').text()
+    outsider.screenshot("outsider-not-found")
+    for p in (reader, outsider, manager):
+        assert not [line for line in p.console() if line.startswith("pageerror")], p.console()
+        p.close()
