@@ -14,18 +14,20 @@ import pytest
 
 from drift_monitoring import Client, DriftMonitor
 from tests.web.browser import ARTIFACTS, Browser, Page
+from tests.web.netcut import CuttableProxy
 
 pytestmark = pytest.mark.timeout(240)
 
 
-def sign_in(browser: Browser, web_envoy, persona: str, start: str = "/") -> Page:
+def sign_in(browser: Browser, web_envoy, persona: str, start: str = "/", base: str = "") -> Page:
     """A fresh browser context signed in through the issuer's login page (code flow with PKCE)."""
+    base = base or web_envoy.url
     page = browser.page(persona)
-    page.goto(f"{web_envoy.url}{start}")
+    page.goto(f"{base}{start}")
     page.role("button", "Sign in").click()
     page.css(f'button[name="persona"][value="{persona}"]').click()  # the sandbox issuer's persona picker
     page.css('[data-testid="signed-in-as"]').wait()
-    assert page.url.startswith(f"{web_envoy.url}{start.split('?')[0]}"), "back where the sign-in started"
+    assert page.url.startswith(f"{base}{start.split('?')[0]}"), "back where the sign-in started"
     # Registered users see their id under their name; new ones the registration prompt.
     page.css('[aria-label="registration"], [data-testid="my-user-id"]').wait("attached")
     if page.css('[aria-label="registration"]').count():
@@ -174,3 +176,50 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     for p in (reader, outsider, manager):
         assert not [line for line in p.console() if line.startswith("pageerror")], p.console()
         p.close()
+
+
+def test_live_table_survives_network_loss_and_the_session_refreshes_and_ends(browser, web_envoy, ca_pem, issuer, tmp_path):
+    name = f"web-resume-{uuid.uuid4().hex[:8]}"
+    network = CuttableProxy(web_envoy.port)  # the browser reaches Envoy through a network that can fail
+    base = f"https://localhost:{network.port}"
+    page = sign_in(browser, web_envoy, "manager", base=base)
+    page.css("details.create summary").click()
+    page.label("Name").fill(name)
+    page.role("button", "Create").click()
+    page.css('[data-testid="live"]:has-text("live")').wait()
+    settings = {"url": f"localhost:{web_envoy.port}", "ca_bundle": str(ca_pem), "token": issuer.token("manager"),
+                "state_dir": tmp_path / "spool", "timeout": 5}
+
+    # Offline, the stream breaks; a run recorded meanwhile arrives once the network is back (resumed, not re-read).
+    network.down()
+    page.css('[data-testid="live"]:has-text("reconnecting")').wait()
+    with DriftMonitor(name, "while-offline", strict=True, **settings) as monitor:
+        monitor.data(True, {"drifted_features": 3})
+    time.sleep(1)
+    assert rows(page) == []
+    network.up()
+    wait_until(lambda: len(rows(page)) == 1 and "completed" in rows(page)[0], "the run recorded while offline", timeout=45)
+    page.css('[data-testid="live"]:has-text("live")').wait()
+
+    # An access token about to expire is refreshed with the (rotated) refresh token before the next call.
+    before = json.loads(page.eval("sessionStorage.getItem('dm.session')"))
+    page.eval("(() => { const s = JSON.parse(sessionStorage.getItem('dm.session')); s.expiresAt = Date.now(); sessionStorage.setItem('dm.session', JSON.stringify(s)); })()")
+    page.goto(page.url)
+    page.role("heading", name).wait()
+    wait_until(lambda: json.loads(page.eval("sessionStorage.getItem('dm.session')"))["refreshToken"] != before["refreshToken"], "a refreshed session")
+    after = json.loads(page.eval("sessionStorage.getItem('dm.session')"))
+    assert after["accessToken"] != before["accessToken"] and after["expiresAt"] > time.time() * 1000 + 600_000
+    wait_until(lambda: len(rows(page)) == 1, "the runs, read with the new token")
+
+    # Deleting needs MANAGE and a confirmation; the experiment is gone from the list.
+    page.goto(f"{base}/?q={name}")
+    page.role("button", f"Delete {name}").click()
+    page.role("link", name).wait("detached")
+    assert any(line.startswith(f'dialog: Delete experiment "{name}"') for line in page.console())
+
+    # Signing out forgets the tokens: the page is anonymous again.
+    page.role("button", "Sign out").click()
+    page.role("button", "Sign in").wait()
+    assert page.eval("sessionStorage.getItem('dm.session')") is None
+    page.close()
+    network.close()

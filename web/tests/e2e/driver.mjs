@@ -10,6 +10,7 @@
 //   {"id": 7, "op": "offline", "page": "manager", "offline": true}
 // "call" runs a Playwright Locator method (click, fill, check, selectOption, textContent, waitFor, count, ...);
 // a locator with "role" instead of "selector" is page.getByRole(role, {name}). Errors answer {"id", "error"}.
+// Dialogs (confirm, alert) are accepted and logged: {"op": "console"} returns the page's log lines.
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
@@ -39,6 +40,8 @@ async function run(command) {
       const lines = [];
       page.on("console", (m) => lines.push(`${m.type()}: ${m.text()}`));
       page.on("pageerror", (e) => lines.push(`pageerror: ${e.message}`));
+      // confirm() and alert() are answered yes, and kept in the log for the test to check.
+      page.on("dialog", (d) => { lines.push(`dialog: ${d.message()}`); void d.accept(); });
       pages.set(command.name, page);
       console_.set(command.name, lines);
       return null;
@@ -84,7 +87,7 @@ for await (const line of createInterface({ input: process.stdin })) {
   if (!line.trim()) continue;
   const command = JSON.parse(line);
   try {
-    reply({ id: command.id, result: await run(command) });
+    reply({ id: command.id, result: (await run(command)) ?? null });
   } catch (error) {
     reply({ id: command.id, error: String(error?.message ?? error) });
   }
