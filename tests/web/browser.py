@@ -66,8 +66,17 @@ class Locator:
     def fill(self, text: str) -> None:
         self._call("fill", text)
 
+    def press(self, key: str) -> None:
+        self._call("press", key)
+
+    def press_sequentially(self, text: str) -> None:
+        self._call("pressSequentially", text)
+
     def check(self) -> None:
         self._call("check")
+
+    def checked(self) -> bool:
+        return self._call("isChecked")
 
     def uncheck(self) -> None:
         self._call("uncheck")

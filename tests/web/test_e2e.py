@@ -78,6 +78,25 @@ def test_anonymous_visitors_see_public_experiments_only(browser, web_envoy, ca_p
     (ARTIFACTS / "timing.json").write_text(json.dumps({"list_rendered_ms": round(interactive_ms), **timing}, indent=1))
     page.close()
 
+    # Keyboard only: search by typing and Enter; the search lands in the URL.
+    keys = browser.page("keyboard")
+    keys.goto(f"{web_envoy.url}/")
+    keys.label("Search by name").wait()
+    keys.eval("document.querySelector('input[name=q]').focus()")
+    keys.css("input[name=q]").press_sequentially(f"web-public-{suffix}")
+    keys.css("input[name=q]").press("Enter")
+    wait_until(lambda: f"q=web-public-{suffix}" in keys.url, "the search in the URL")
+    keys.role("link", f"web-public-{suffix}").wait()
+    keys.close()
+
+    # A phone's width: nothing wider than the screen but the tables, which scroll inside their box.
+    phone = browser.page("phone", viewport={"width": 390, "height": 844})
+    phone.goto(f"{web_envoy.url}/experiments/{public.id}")
+    phone.role("heading", f"web-public-{suffix}").wait()
+    assert phone.eval("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    phone.screenshot("experiment-phone")
+    phone.close()
+
 
 def navigation_timing(page: Page) -> dict[str, int]:
     entry = page.eval("JSON.stringify(performance.getEntriesByType('navigation')[0])")
@@ -113,6 +132,12 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     wait_until(lambda: len(rows(page)) == 2 and "failed" in rows(page)[0], "the failed run on top")
     assert "lgbm-churn-v2" in rows(page)[0] and "xgb-credit-v3" in rows(page)[1]
     page.screenshot("experiment-runs-live")
+
+    # Sorting is the server's, and in the URL.
+    page.css('select[name="order"]').select("model")
+    wait_until(lambda: "order=model" in page.url and "lgbm-churn-v2" in (rows(page) or [""])[0], "runs by model")
+    page.css('select[name="order"]').select("create_time desc")
+    wait_until(lambda: "order=" not in page.url and "lgbm-churn-v2" in (rows(page) or [""])[0], "newest first again")
 
     # Friendly filter controls become the server's filter and the URL.
     page.css('input[name="status"][value="FAILED"]').check()
@@ -173,6 +198,21 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     outsider.css('[role="alert"]').wait()
     assert "not found" in outsider.css('[role="alert"]').text()
     outsider.screenshot("outsider-not-found")
+
+    # Changing a grant's level, making the experiment public, removing the grant.
+    page.css(f'select[aria-label="level for {reader_id}"]').select("2")
+    wait_until(lambda: page.css(f'select[aria-label="level for {reader_id}"]').value() == "2", "the new level stored")
+    reader.goto(f"{web_envoy.url}/?q={name}")
+    reader.role("link", name).wait()
+    assert "edit" in reader.css("table[data-testid=experiments]").text()
+    public = page.label("Public: anyone, signed in or not, can read this experiment")
+    public.click()  # the box shows the stored flag: checked once the server said so
+    wait_until(public.checked, "the experiment public")
+    outsider.goto(f"{web_envoy.url}/?q={name}")
+    outsider.role("link", name).wait()
+    assert "public" in outsider.css("table[data-testid=experiments]").text()
+    page.role("button", f"remove {reader_id}").click()
+    page.css('table[data-testid="grants"]').wait("detached")
     for p in (reader, outsider, manager):
         assert not [line for line in p.console() if line.startswith("pageerror")], p.console()
         p.close()

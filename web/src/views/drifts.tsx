@@ -79,7 +79,7 @@ export function DriftsTab({ api, route, navigate }: { api: Api; route: Experimen
               {ORDERS.map((order) => <option key={order} value={order}>{order.replace("_", " ").replace(" desc", ", newest first")}</option>)}
             </select>
           </label>
-          <span role="status" class={`live ${live}`} data-testid="live">{live === "live" ? "● live" : live}</span>
+          <span role="status" class={`watch ${live}`} data-testid="live">{live === "live" ? "● live" : live}</span>
           <button type="button" disabled={!rows?.length} onClick={() => rows && download(`runs-${route.id}.csv`, new Blob([toCsv(rows)], { type: "text/csv" }))}>
             Export CSV
           </button>

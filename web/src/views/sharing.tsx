@@ -45,6 +45,7 @@ export function SharingTab({ api, experiment, onChange, user }: Props) {
         <input type="checkbox" name="public" checked={experiment.public} disabled={busy} onChange={(e) => void update({ public: e.currentTarget.checked }, ["public"])} />
         Public: anyone, signed in or not, can read this experiment
       </label>
+      <p class="hint">Owner: <code>{experiment.owner}</code>{experiment.owner === user?.id && " (you)"} — always manages it.</p>
       <h2>Grants</h2>
       {experiment.grants.length === 0 ? <p>No grants: only you{experiment.public ? " (and readers of public experiments)" : ""} and administrators.</p> : (
         <table data-testid="grants">
