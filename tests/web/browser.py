@@ -132,6 +132,9 @@ class Page:
         self.browser.send("screenshot", page=self.name, path=str(path))
         return path
 
+    def accessibility_violations(self) -> list[dict[str, Any]]:
+        return self.browser.send("axe", page=self.name)
+
     def offline(self, offline: bool) -> None:
         self.browser.send("offline", page=self.name, offline=offline)
 

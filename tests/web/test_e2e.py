@@ -69,6 +69,7 @@ def test_anonymous_visitors_see_public_experiments_only(browser, web_envoy, ca_p
     assert f"web-public-{suffix}" in listing and f"web-private-{suffix}" not in listing
     assert page.role("button", "Sign in").count() == 1
     page.screenshot("experiments-anonymous")
+    assert page.accessibility_violations() == []
     # A deep link to the public experiment works without signing in; its sharing is not shown.
     page.goto(f"{web_envoy.url}/experiments/{public.id}")
     page.role("heading", f"web-public-{suffix}").wait()
@@ -132,6 +133,7 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     wait_until(lambda: len(rows(page)) == 2 and "failed" in rows(page)[0], "the failed run on top")
     assert "lgbm-churn-v2" in rows(page)[0] and "xgb-credit-v3" in rows(page)[1]
     page.screenshot("experiment-runs-live")
+    assert page.accessibility_violations() == []
 
     # Sorting is the server's, and in the URL.
     page.css('select[name="order"]').select("model")
@@ -158,6 +160,7 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     assert "xgb-credit-v3" in detail and "p_value" in detail and "drift detected" in detail
     assert "drift=" in page.url
     page.screenshot("run-detail")
+    assert page.accessibility_violations() == []
 
     # Charts: a parameter over time, then exported as CSV and PNG.
     page.role("link", "Charts").click()
@@ -166,6 +169,7 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     wait_until(lambda: "y=concept_drift.parameters.p_value" in page.url, "the axis in the URL")
     assert "2 runs" in page.css('canvas[data-testid="scatter"]').attribute("aria-label")
     page.screenshot("chart")
+    assert page.accessibility_violations() == []
     saved = page.role("button", "Export CSV").download(tmp_path / "runs.csv")
     assert saved.endswith(".csv")
     table = list(csv.DictReader(io.StringIO((tmp_path / "runs.csv").read_text())))
@@ -185,6 +189,7 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     page.role("button", "Add grant").click()
     page.css(f'table[data-testid="grants"] >> text={reader_id}').wait()
     page.screenshot("sharing")
+    assert page.accessibility_violations() == []
     reader.goto(f"{web_envoy.url}/")
     reader.role("link", name).wait()
     assert "read" in reader.css("table[data-testid=experiments]").text()

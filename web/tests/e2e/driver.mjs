@@ -8,11 +8,15 @@
 //   {"id": 5, "op": "screenshot", "page": "manager", "path": "..."}
 //   {"id": 6, "op": "eval", "page": "manager", "script": "location.href"}
 //   {"id": 7, "op": "offline", "page": "manager", "offline": true}
+//   {"id": 8, "op": "axe", "page": "manager"}                          WCAG 2 A/AA violations found by axe-core
 // "call" runs a Playwright Locator method (click, fill, check, selectOption, textContent, waitFor, count, ...);
 // a locator with "role" instead of "selector" is page.getByRole(role, {name}). Errors answer {"id", "error"}.
 // Dialogs (confirm, alert) are accepted and logged: {"op": "console"} returns the page's log lines.
+import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
+
+const axeScript = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -34,7 +38,8 @@ function locate(command) {
 async function run(command) {
   switch (command.op) {
     case "page": {
-      const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true, viewport: command.viewport ?? { width: 1280, height: 800 } });
+      // bypassCSP: the page's CSP forbids injected scripts, and the accessibility check (axe) is one.
+      const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true, bypassCSP: true, viewport: command.viewport ?? { width: 1280, height: 800 } });
       context.setDefaultTimeout(command.timeout ?? 15_000);
       const page = await context.newPage();
       const lines = [];
@@ -67,6 +72,15 @@ async function run(command) {
       return command.path;
     case "eval":
       return await pages.get(command.page).evaluate(command.script);
+    case "axe": {
+      // WCAG 2 A/AA rules of axe-core over the page as it is; answers the violations.
+      const page = pages.get(command.page);
+      await page.addScriptTag({ path: axeScript });
+      return await page.evaluate(async () => {
+        const result = await globalThis.axe.run(document, { runOnly: ["wcag2a", "wcag2aa"] });
+        return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
+      });
+    }
     case "offline":
       await pages.get(command.page).context().setOffline(command.offline);
       return null;
