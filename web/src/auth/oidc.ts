@@ -112,15 +112,18 @@ export class Auth {
     const reply = await fetch(token_endpoint, { method: "POST", body: new URLSearchParams(form) });
     const body = (await reply.json().catch(() => ({}))) as Record<string, string | number>;
     if (!reply.ok) throw new Error(`the issuer refused: ${body.error_description ?? body.error ?? reply.status}`);
-    const id = body.id_token ? jwtClaims(String(body.id_token)) : jwtClaims(String(body.access_token));
-    if (nonce && body.id_token && id.nonce !== nonce) throw new Error("sign-in failed: the ID token's nonce does not match");
+    if (!body.access_token) throw new Error("the issuer sent no access token");
+    // Who signed in comes from the ID token; a refresh may send none (then the names stay as they were).
+    const id = body.id_token ? jwtClaims(String(body.id_token)) : null;
+    if (nonce && id?.nonce !== nonce) throw new Error("sign-in failed: the ID token's nonce does not match");
+    const known = this.session;
     return {
       accessToken: String(body.access_token),
-      refreshToken: String(body.refresh_token ?? this.session?.refreshToken ?? ""),
+      refreshToken: String(body.refresh_token ?? known?.refreshToken ?? ""),
       expiresAt: Date.now() + Number(body.expires_in ?? 300) * 1000,
-      name: String(id.name ?? id.sub ?? ""),
-      email: String(id.email ?? ""),
-      subject: String(id.sub ?? ""),
+      name: String(id?.name ?? id?.sub ?? known?.name ?? ""),
+      email: String(id?.email ?? known?.email ?? ""),
+      subject: String(id?.sub ?? known?.subject ?? ""),
     };
   }
 
