@@ -79,6 +79,13 @@ def test_anonymous_visitors_see_public_experiments_only(browser, web_envoy, ca_p
     (ARTIFACTS / "timing.json").write_text(json.dumps({"list_rendered_ms": round(interactive_ms), **timing}, indent=1))
     page.close()
 
+    # The visibility filter is the server's, and in the URL.
+    page = browser.page("anonymous-private")
+    page.goto(f"{web_envoy.url}/?q=web-public-{suffix}&visibility=private")
+    page.css("text=No experiments match.").wait()
+    assert page.css("select[name=visibility]").value() == "private"
+    page.close()
+
     # Keyboard only: search by typing and Enter; the search lands in the URL.
     keys = browser.page("keyboard")
     keys.goto(f"{web_envoy.url}/")

@@ -2,11 +2,12 @@
 import { EMPTY_QUERY, STATUSES, type DriftQuery, type Status } from "./filters";
 
 export type Tab = "drifts" | "chart" | "sharing";
+export type Visibility = "" | "public" | "private";
 export const TABS: Tab[] = ["drifts", "chart", "sharing"];
 export const ORDERS = ["create_time desc", "create_time", "update_time desc", "start_time desc", "model", "status"] as const;
 
 export type Route =
-  | { page: "experiments"; search: string }
+  | { page: "experiments"; search: string; visibility?: Visibility }
   | {
       page: "experiment";
       id: string;
@@ -27,7 +28,10 @@ export const DEFAULT_ORDER = "create_time desc";
 export function parseRoute(url: URL): Route {
   const path = url.pathname.replace(/\/+$/, "") || "/";
   const p = url.searchParams;
-  if (path === "/" || path === "/experiments") return { page: "experiments", search: p.get("q") ?? "" };
+  if (path === "/" || path === "/experiments") {
+    const visibility = p.get("visibility");
+    return { page: "experiments", search: p.get("q") ?? "", ...(visibility === "public" || visibility === "private" ? { visibility } : {}) };
+  }
   if (path === "/callback") return { page: "callback" };
   const match = /^\/experiments\/([^/]+)(?:\/(drifts|chart|sharing))?$/.exec(path);
   if (!match) return { page: "not-found", path };
@@ -59,6 +63,7 @@ export function formatRoute(route: Route): string {
   switch (route.page) {
     case "experiments":
       if (route.search) p.set("q", route.search);
+      if (route.visibility) p.set("visibility", route.visibility);
       return withQuery("/", p);
     case "callback":
       return "/callback";

@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { describeError, type Api } from "../api";
 import { AccessLevel, type Experiment } from "../gen/drift_monitoring/v1/experiment_pb";
 import { quote } from "../logic/filters";
-import { experimentRoute, type Route } from "../logic/route";
+import { experimentRoute, type Route, type Visibility } from "../logic/route";
 import { ErrorLine, Link, levelName, time, type Nav } from "./common";
 
 type Props = { api: Api; route: Extract<Route, { page: "experiments" }>; navigate: Nav; signedIn: boolean; registered: boolean };
@@ -15,7 +15,11 @@ export function ExperimentsPage({ api, route, navigate, signedIn, registered }: 
   const [search, setSearch] = useState(route.search);
   const [reload, setReload] = useState(0);
 
-  const filter = route.search.trim() ? `name = ${quote(route.search.trim() + "*", true)}` : "";
+  const [visibility, setVisibility] = useState(route.visibility ?? "");
+  const filter = [
+    route.search.trim() ? `name = ${quote(route.search.trim() + "*", true)}` : "",
+    route.visibility ? `public = ${route.visibility === "public"}` : "",
+  ].filter(Boolean).join(" AND ");
   const load = async (token = "") => {
     try {
       const reply = await api.experiments.listExperiments({ filter, pageToken: token, pageSize: 50 });
@@ -42,8 +46,13 @@ export function ExperimentsPage({ api, route, navigate, signedIn, registered }: 
   return (
     <section aria-labelledby="experiments-title">
       <h1 id="experiments-title">Experiments</h1>
-      <form class="row" role="search" onSubmit={(e) => { e.preventDefault(); navigate({ page: "experiments", search }, true); }}>
+      <form class="row" role="search" onSubmit={(e) => { e.preventDefault(); navigate({ page: "experiments", search, visibility: visibility || undefined }, true); }}>
         <label>Search by name <input type="search" name="q" value={search} onInput={(e) => setSearch(e.currentTarget.value)} placeholder="name starts with…" /></label>
+        <label>Visibility{" "}
+          <select name="visibility" value={visibility} onChange={(e) => setVisibility(e.currentTarget.value as Visibility)}>
+            <option value="">all</option><option value="public">public</option><option value="private">private</option>
+          </select>
+        </label>
         <button type="submit">Search</button>
       </form>
       {signedIn && registered && <CreateExperiment api={api} onCreated={(e) => navigate(experimentRoute(e.id))} />}

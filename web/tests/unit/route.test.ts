@@ -18,6 +18,8 @@ describe("routes", () => {
     expect(formatRoute(experimentRoute("abc"))).toBe("/experiments/abc");
     expect(formatRoute({ page: "experiments", search: "" })).toBe("/");
     expect(formatRoute({ page: "experiments", search: "credit" })).toBe("/?q=credit");
+    expect(parse("/?q=credit&visibility=private")).toEqual({ page: "experiments", search: "credit", visibility: "private" });
+    expect(parse("/?visibility=everything")).toEqual({ page: "experiments", search: "" });
   });
   it("drops unknown statuses and orders instead of sending them to the server", () => {
     const route = parse("/experiments/abc?status=FAILED,BOGUS&order=password");
