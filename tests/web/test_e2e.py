@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from drift_monitoring import Client, DriftMonitor
+from drift_monitoring.v1 import drift_pb2
 from tests.web.browser import ARTIFACTS, Browser, Page
 from tests.web.netcut import CuttableProxy
 
@@ -60,6 +61,12 @@ def test_anonymous_visitors_see_public_experiments_only(browser, web_envoy, ca_p
         manager.register()
         public = manager.new_experiment(f"web-public-{suffix}", "anyone may look", public=True)
         manager.new_experiment(f"web-private-{suffix}", "team only")
+        # More runs than one page of the table (50) holds.
+        batch = drift_pb2.BatchCreateDriftsRequest(experiment_id=public.id, requests=[
+            drift_pb2.CreateDriftRequest(request_id=uuid.uuid4().hex, drift=drift_pb2.Drift(model=f"m-{i:02d}", status=drift_pb2.DRIFT_STATUS_COMPLETED))
+            for i in range(60)
+        ])
+        manager.call(manager.drifts.BatchCreateDrifts, batch)
     page = browser.page("anonymous")
     started = time.monotonic()
     page.goto(f"{web_envoy.url}/?q=web-p")
@@ -74,6 +81,10 @@ def test_anonymous_visitors_see_public_experiments_only(browser, web_envoy, ca_p
     page.goto(f"{web_envoy.url}/experiments/{public.id}")
     page.role("heading", f"web-public-{suffix}").wait()
     assert page.role("link", "Sharing").count() == 0
+    wait_until(lambda: len(rows(page)) == 50, "the first page of runs")
+    page.role("button", "Load more").click()
+    wait_until(lambda: len(rows(page)) == 60, "the second page")
+    assert page.role("button", "Load more").count() == 0
     timing = navigation_timing(page)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "timing.json").write_text(json.dumps({"list_rendered_ms": round(interactive_ms), **timing}, indent=1))
@@ -131,7 +142,9 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
                 "state_dir": tmp_path / "spool", "timeout": 5}
     with DriftMonitor(name, "xgb-credit-v3", tags=["weekly", "web"], strict=True, **settings) as monitor:
         monitor.concept(True, {"p_value": 0.01, "threshold": 0.05})
-        monitor.data(False, {"drifted_features": 1})
+        monitor.data(False, {"drifted_features": 1}, features=[
+            {"feature": "income", "test": "ks", "statistic": 0.12, "p_value": 0.31, "threshold": 0.05, "detected": False},
+        ])
     wait_until(lambda: len(rows(page)) == 1 and "completed" in rows(page)[0], "the completed run in the table")
     with pytest.raises(RuntimeError):
         with DriftMonitor(name, "lgbm-churn-v2", tags=["daily"], strict=True, **settings) as monitor:
@@ -165,6 +178,7 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     page.role("heading", "Run").wait()
     detail = page.css("aside.detail").text()
     assert "xgb-credit-v3" in detail and "p_value" in detail and "drift detected" in detail
+    assert "income\tks\t0.1200\t0.310" in detail  # the per-feature results table
     assert "drift=" in page.url
     page.screenshot("run-detail")
     assert page.accessibility_violations() == []
