@@ -8,7 +8,9 @@ import { AccessLevel } from "../gen/drift_monitoring/v1/experiment_pb";
 export type Nav = (route: Route, replace?: boolean) => void;
 
 /** A real link (open in a new tab works) that navigates in place on a plain click. */
-export function Link({ to, navigate, children, ...rest }: { to: Route; navigate: Nav; children: ComponentChildren; class?: string; "data-testid"?: string }) {
+type LinkProps = { to: Route; navigate: Nav; children: ComponentChildren; class?: string; "aria-current"?: "page" };
+
+export function Link({ to, navigate, children, ...rest }: LinkProps) {
   return (
     <a {...rest} href={formatRoute(to)} onClick={(e) => {
       if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;

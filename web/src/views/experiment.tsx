@@ -33,7 +33,8 @@ export function ExperimentPage({ api, route, navigate, user }: Props) {
       </p>
       <nav class="tabs" aria-label="experiment views">
         {TABS.filter((tab) => tab !== "sharing" || manage).map((tab) => (
-          <Link key={tab} to={{ ...route, tab, drift: "" }} navigate={navigate} class={tab === route.tab ? "tab current" : "tab"}>
+          <Link key={tab} to={{ ...route, tab, drift: "" }} navigate={navigate} class={tab === route.tab ? "tab current" : "tab"}
+            aria-current={tab === route.tab ? "page" : undefined}>
             {tab === "drifts" ? "Runs" : tab === "chart" ? "Charts" : "Sharing"}
           </Link>
         ))}
