@@ -182,8 +182,12 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     page.role("button", "Apply").click()
     wait_until(lambda: "filter=" in page.url, "the raw filter in the URL")
     wait_until(lambda: len(rows(page)) == 1, "the run matching both")
+    page.label("Filter").fill("model = = x")
+    page.role("button", "Apply").click()
+    page.css('[role="alert"]:has-text("invalid argument")').wait()  # the server's message, naming the problem
     page.role("button", "Clear").click()
     wait_until(lambda: len(rows(page)) == 2, "both runs again")
+    assert page.css('[role="alert"]').count() == 0
 
     # A run's detail: parameters and results.
     page.css('table[data-testid="drifts"] tbody tr:nth-child(2) a').click()

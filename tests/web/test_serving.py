@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ssl
+import subprocess
+import sys
 
 import grpc
 import httpx
 
 from drift_monitoring.v1 import experiment_pb2, experiment_pb2_grpc
+from tests.harness import ROOT, free_port
 
 
 def get(web_envoy, ca_pem, path: str, **kwargs) -> httpx.Response:
@@ -54,3 +57,18 @@ def test_rest_and_grpc_still_reach_the_server(web_envoy, ca_pem, issuer):
 def test_a_bad_token_on_a_page_path_is_still_refused(web_envoy, ca_pem):
     # jwt_authn runs on every route: a forged token never gets as far as the page either.
     assert get(web_envoy, ca_pem, "/", headers={"authorization": "Bearer not.a.jwt"}).status_code == 401
+
+
+def test_without_web_every_path_goes_to_the_server(tmp_path):
+    """--web is optional: the rendered edge is as before (one catch-all route, no page cluster)."""
+    def render(*extra: str) -> str:
+        out = tmp_path / ("web" if extra else "plain")
+        subprocess.run([sys.executable, str(ROOT / "envoy" / "render.py"), "--profile", "test", "--out", str(out),
+                        "--listen-port", str(free_port()), "--admin-port", str(free_port()), *extra], check=True, capture_output=True)
+        return (out / "envoy.yaml").read_text()
+
+    plain, web = render(), render("--web", "web.internal:8960")
+    assert "web_static" not in plain and "name: unary" in plain
+    assert "cluster: web_static" in web and "STRICT_DNS" in web.split("name: web_static")[1][:80]
+    for prefix in ('"/drift_monitoring.v1."', '"/grpc."', '"/v1/"'):
+        assert f"prefix: {prefix}" in web
