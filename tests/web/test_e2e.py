@@ -141,6 +141,10 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     page.role("button", "Create").click()
     page.role("heading", name).wait()
     experiment_id = page.url.split("/experiments/")[1].split("?")[0]
+    page.css("summary:has-text('Edit name and description')").click()
+    page.label("Description").fill("watched from Chromium")
+    page.role("button", "Save").click()
+    page.css("p.meta:has-text('watched from Chromium')").wait()
     page.css('[data-testid="live"]:has-text("live")').wait()  # the WatchDrifts stream is open (heartbeats)
 
     # Runs recorded by DriftMonitor appear without a reload.
@@ -247,6 +251,9 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     reader.goto(f"{web_envoy.url}/?q={name}")
     reader.role("link", name).wait()
     assert "edit" in reader.css("table[data-testid=experiments]").text()
+    reader.role("link", name).click()
+    reader.css("summary:has-text('Edit description')").wait()  # EDIT may describe, not rename
+    assert reader.css("summary:has-text('Edit name')").count() == 0
     public = page.label("Public: anyone, signed in or not, can read this experiment")
     public.click()  # the box shows the stored flag: checked once the server said so
     wait_until(public.checked, "the experiment public")

@@ -1,5 +1,6 @@
 // One experiment: its runs (live), charts and sharing, as tabs whose state lives in the URL.
 import { useEffect, useState } from "preact/hooks";
+import { EditExperiment } from "./edit";
 import { describeError, type Api } from "../api";
 import { AccessLevel, type Experiment } from "../gen/drift_monitoring/v1/experiment_pb";
 import type { User } from "../gen/drift_monitoring/v1/user_pb";
@@ -31,6 +32,7 @@ export function ExperimentPage({ api, route, navigate, user }: Props) {
         {experiment.public ? "public" : "private"} · your access: {levelName(experiment.callerAccess)}
         {experiment.description && <> · {experiment.description}</>}
       </p>
+      {experiment.callerAccess >= AccessLevel.EDIT && <EditExperiment api={api} experiment={experiment} onChange={setExperiment} />}
       <nav class="tabs" aria-label="experiment views">
         {TABS.filter((tab) => tab !== "sharing" || manage).map((tab) => (
           <Link key={tab} to={{ ...route, tab, drift: "" }} navigate={navigate} class={tab === route.tab ? "tab current" : "tab"}
