@@ -223,7 +223,8 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     # Sharing: the reader's id (shown to them under their name) gets READ; the outsider gets nothing.
     reader = sign_in(browser, web_envoy, "reader")
     reader_id = reader.eval("document.querySelector('[data-testid=my-user-id]').textContent")
-    assert name not in reader.css("main").text()
+    reader.goto(f"{web_envoy.url}/?q={name}")
+    reader.css("text=No experiments match.").wait()  # not shared yet
     page.role("link", "Sharing").click()
     page.label("User id or entitlement").fill(reader_id)
     page.css('form[aria-label="add a grant"] select[name="level"]').select("1")
@@ -231,7 +232,7 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     page.css(f'table[data-testid="grants"] >> text={reader_id}').wait()
     page.screenshot("sharing")
     assert page.accessibility_violations() == []
-    reader.goto(f"{web_envoy.url}/")
+    reader.goto(f"{web_envoy.url}/?q={name}")
     reader.role("link", name).wait()
     assert "read" in reader.css("table[data-testid=experiments]").text()
     reader.role("link", name).click()
@@ -239,7 +240,8 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     assert reader.role("link", "Sharing").count() == 0
 
     outsider = sign_in(browser, web_envoy, "outsider")
-    assert name not in outsider.css("main").text()
+    outsider.goto(f"{web_envoy.url}/?q={name}")
+    outsider.css("text=No experiments match.").wait()
     outsider.goto(f"{web_envoy.url}/experiments/{experiment_id}")
     outsider.css('[role="alert"]').wait()
     assert "not found" in outsider.css('[role="alert"]').text()
