@@ -136,6 +136,7 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     # Create an experiment from the list page; the page moves to it.
     page = manager
     page.css("details.create summary").click()
+    page.screenshot("experiments-signed-in")
     page.label("Name").fill(name)
     page.label("Description").fill("made in Chromium")
     page.role("button", "Create").click()
