@@ -91,10 +91,10 @@ def _issuer(raw: dict[str, Any]) -> dict[str, Any]:
     return issuer
 
 
-def _backend(address: str) -> tuple[str, int]:
+def _backend(address: str, what: str = "backend") -> tuple[str, int]:
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit():
-        raise RenderError(f"backend must be host:port, got {address!r}")
+        raise RenderError(f"{what} must be host:port, got {address!r}")
     return host.strip("[]"), int(port)
 
 
@@ -122,7 +122,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
             raise RenderError(f"two issuers share a {key}: {values}")
     backend_host, backend_port = _backend(args.backend or env.get("DRIFT_MONITOR_BACKEND", "127.0.0.1:50051"))
     web = args.web or env.get("DRIFT_MONITOR_WEB", "")
-    web_host, web_port = _backend(web) if web else ("", 0)
+    web_host, web_port = _backend(web, "web") if web else ("", 0)
     listen_port = args.listen_port or int(env.get("DRIFT_MONITOR_EDGE_PORT", "") or 8443)
     admin_port = args.admin_port or int(env.get("DRIFT_MONITOR_EDGE_ADMIN_PORT", "") or 9901)
     rate = args.rate_limit or int(env.get("DRIFT_MONITOR_RATE_LIMIT", "") or 1000)
