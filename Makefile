@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv bench-venv proto proto-check lint db run up down test bench
+.PHONY: help venv bench-venv proto proto-check lint db run up down test bench web web-gen browser
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -42,18 +42,37 @@ lint: venv  ## buf lint the protos (on a descriptor image: google/api protos com
 db: venv  ## start FerretDB on 127.0.0.1:27017 (built on first use)
 	scripts/ferretdb.sh start
 
-run: venv  ## start FerretDB + server with sandbox data in the foreground; Ctrl-C stops all
+run: venv web  ## start FerretDB + server with sandbox data in the foreground; Ctrl-C stops all
 	scripts/stack.sh run
 
-up: venv  ## the same stack in the background
+up: venv web  ## the same stack in the background
 	scripts/stack.sh up
 
 down:  ## stop the background stack
 	scripts/stack.sh down
 
-test: venv bench-venv  ## run every test against real FerretDB (started if nothing answers) and real servers
+test: venv bench-venv web browser  ## run every test against real FerretDB (started if nothing answers) and real servers
 	@# pytest exits 5 when it collected nothing: a failure, and said so.
 	$(PY) -m pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$code; }
 
 bench: venv bench-venv  ## every benchmark on a private stack, side by side with MLflow: bench/results/
 	$(PY) -m bench.run_all
+
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+
+web/node_modules/.stamp: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/index.html: web/node_modules/.stamp $(WEB_SOURCES)
+	cd web && npm run build
+
+web: web/dist/index.html  ## install the page's npm packages (npm ci) and build web/dist
+
+web-gen: venv web/node_modules/.stamp  ## regenerate web/src/gen (TypeScript) from protos/
+	cd web && npm run gen
+
+browser:  ## Debian's Chromium for the page's end-to-end tests (installed with apt-get when missing)
+	@command -v chromium >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "make browser: chromium is missing; run: sudo apt-get install -y chromium" >&2; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }

@@ -13,6 +13,8 @@ Settings come from flags, else the environment, else the profile's defaults:
   DRIFT_MONITOR_CORS_ORIGINS / --cors-origins   comma-separated allowed browser origins
   DRIFT_MONITOR_BACKEND / --backend             host:port of the gRPC server (default 127.0.0.1:50051);
                                                 an IP, or a DNS name (compose service) re-resolved by Envoy
+  DRIFT_MONITOR_WEB / --web                     host:port of the web page's static server (web/serve.py);
+                                                unset: no page, every path goes to the gRPC server
   DRIFT_MONITOR_EDGE_PORT / --listen-port       the TLS listener (default 8443)
   DRIFT_MONITOR_EDGE_ADMIN_PORT / --admin-port  Envoy's admin interface, always on 127.0.0.1 (default 9901)
   DRIFT_MONITOR_RATE_LIMIT / --rate-limit       requests per second over the whole listener (token bucket)
@@ -89,10 +91,10 @@ def _issuer(raw: dict[str, Any]) -> dict[str, Any]:
     return issuer
 
 
-def _backend(address: str) -> tuple[str, int]:
+def _backend(address: str, what: str = "backend") -> tuple[str, int]:
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit():
-        raise RenderError(f"backend must be host:port, got {address!r}")
+        raise RenderError(f"{what} must be host:port, got {address!r}")
     return host.strip("[]"), int(port)
 
 
@@ -119,6 +121,8 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         if len(set(values)) != len(values):
             raise RenderError(f"two issuers share a {key}: {values}")
     backend_host, backend_port = _backend(args.backend or env.get("DRIFT_MONITOR_BACKEND", "127.0.0.1:50051"))
+    web = args.web or env.get("DRIFT_MONITOR_WEB", "")
+    web_host, web_port = _backend(web, "web") if web else ("", 0)
     listen_port = args.listen_port or int(env.get("DRIFT_MONITOR_EDGE_PORT", "") or 8443)
     admin_port = args.admin_port or int(env.get("DRIFT_MONITOR_EDGE_ADMIN_PORT", "") or 9901)
     rate = args.rate_limit or int(env.get("DRIFT_MONITOR_RATE_LIMIT", "") or 1000)
@@ -141,6 +145,10 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "backend_host": backend_host,
         "backend_port": backend_port,
         "backend_ip": _is_ip(backend_host),
+        "web": bool(web),
+        "web_host": web_host,
+        "web_port": web_port,
+        "web_ip": _is_ip(web_host) if web else False,
         "max_backend_streams": args.max_backend_streams,
         "max_connections": args.max_connections,
         "proxy_secret": secret,
@@ -190,6 +198,7 @@ def main() -> int:
     parser.add_argument("--listen-port", type=int, default=0, help="default $DRIFT_MONITOR_EDGE_PORT or 8443")
     parser.add_argument("--admin-port", type=int, default=0, help="default $DRIFT_MONITOR_EDGE_ADMIN_PORT or 9901")
     parser.add_argument("--backend", default="")
+    parser.add_argument("--web", default="", help="host:port of the page's static server (default $DRIFT_MONITOR_WEB; none)")
     parser.add_argument("--proxy-secret", default="")
     parser.add_argument("--issuers", default="", help="JSON list (see above)")
     parser.add_argument("--domain", default="")
