@@ -27,6 +27,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from server import metrics
 from server.db import Database, now
 from server.models import Event
 
@@ -103,6 +104,7 @@ class EventLog:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._position = self._last_seq = await self._db.run(self.head)
+        metrics.watch_event_log(lambda: sum(map(len, self._subscribers.values())), lambda: self._position)
         self._tailer = asyncio.create_task(self._tail(), name="event-log-tailer")
 
     def close_watchers(self) -> None:
@@ -145,6 +147,7 @@ class EventLog:
                     pending = pending[exc.details.get("nInserted", 0) :]
                     seq = self.head()
             self._last_seq = seq
+        metrics.drifts_written(experiment, type_, drifts)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
         return seq
@@ -181,6 +184,7 @@ class EventLog:
                 for subscription in self._subscribers.get(event.experiment, ()):
                     subscription.offer(event)
                 self._position = event.seq
+            metrics.delivered(event.time for event in batch)
             if len(batch) == READ_BATCH:
                 self._wake.set()
 
