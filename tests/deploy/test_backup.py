@@ -1,0 +1,138 @@
+"""Backup and restore against the real FerretDB: every document back with byte-identical BSON.
+
+The database is filled by a real server (its collections, indexes and documents as production has them)
+plus a collection of awkward BSON values; backups go through the command line as operators run it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import bson
+import grpc
+import pymongo
+import pytest
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
+
+from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
+from sandbox import personas
+from scripts import backup
+from tests.harness import ROOT, SECRET, ServerProcess
+
+RAW = CodecOptions(document_class=RawBSONDocument)
+
+
+def cli(*args: str, uri: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "backup.py"), "--uri", uri, *args], capture_output=True, text=True, timeout=120)
+
+
+def contents(db: pymongo.database.Database) -> dict[str, list[bytes]]:
+    """Every document of every collection as the server sends its bytes, in _id order."""
+    return {
+        name: [doc.raw for doc in db.get_collection(name, codec_options=RAW).find({}, sort=[("_id", 1)])]
+        for name in sorted(db.list_collection_names())
+    }
+
+
+def indexes(db: pymongo.database.Database) -> dict[str, list[tuple]]:
+    return {
+        name: sorted((i["name"], tuple(i["key"].items()), bool(i.get("unique"))) for i in db[name].list_indexes())
+        for name in db.list_collection_names()
+    }
+
+
+@pytest.fixture(scope="module")
+def databases(mongo_base: str):
+    """A source database filled by a real server, and the name of an empty target."""
+    client = pymongo.MongoClient(mongo_base, tz_aware=True)
+    source, target = f"dm_backup_{uuid.uuid4().hex[:8]}", f"dm_restore_{uuid.uuid4().hex[:8]}"
+    process = ServerProcess(f"{mongo_base}/{source}")
+    try:
+        metadata = personas.gateway_metadata(SECRET, personas.claims("editor"))
+        with grpc.insecure_channel(process.target) as channel:
+            user_pb2_grpc.UserServiceStub(channel).RegisterUser(user_pb2.RegisterUserRequest(accept_terms=True), metadata=metadata)
+            experiment = experiment_pb2_grpc.ExperimentServiceStub(channel).CreateExperiment(
+                experiment_pb2.CreateExperimentRequest(experiment=experiment_pb2.Experiment(name="backup", description="ünïcode ✓")), metadata=metadata
+            )
+            requests = []
+            for index in range(2500):  # more than one insert batch
+                drift = drift_pb2.Drift(model=f"model-{index % 7}", tags=["nightly"], status=drift_pb2.DRIFT_STATUS_COMPLETED)
+                drift.data_drift.detected = index % 3 == 0
+                drift.data_drift.parameters.update({"p_value": index / 2500, "window": {"size": index, "features": ["a", "b"]}})
+                requests.append(drift_pb2.CreateDriftRequest(drift=drift, request_id=f"r{index}"))
+            stub = drift_pb2_grpc.DriftServiceStub(channel)
+            for start in range(0, len(requests), 1000):
+                stub.BatchCreateDrifts(drift_pb2.BatchCreateDriftsRequest(experiment_id=experiment.id, requests=requests[start : start + 1000]), metadata=metadata)
+    finally:
+        process.stop()
+    client[source]["odd"].insert_many([
+        {"_id": 1, "int64": bson.Int64(2**40), "float": 1.5, "none": None, "bool": False, "when": datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)},
+        {"_id": "text", "binary": bson.Binary(b"\x00\x01\xff"), "nested": {"list": [1, "two", {"three": 3.0}], "empty": {}}, "oid": bson.ObjectId()},
+        {"_id": bson.ObjectId(), "order": {"z": 1, "a": 2, "m": 3}},  # field order is part of the bytes
+    ])
+    yield client[source], client[target]
+    client.drop_database(source)
+    client.drop_database(target)
+
+
+def test_round_trip_restores_every_document_byte_identical(databases, tmp_path: Path, mongo_base: str) -> None:
+    source, target = databases
+    done = cli("dump", "--dir", str(tmp_path), uri=f"{mongo_base}/{source.name}")
+    assert done.returncode == 0, done.stderr
+    [archive] = tmp_path.glob(f"{source.name}-*.dmbak.gz")
+    assert Path(done.stdout.strip()) == archive
+
+    restored = cli("restore", str(archive), uri=f"{mongo_base}/{target.name}")
+    assert restored.returncode == 0, restored.stderr
+    before, after = contents(source), contents(target)
+    assert set(after) == {"users", "experiments", "drifts", "events", "odd"}
+    assert len(after["drifts"]) == 2500 and len(after["events"]) == 2500
+    assert after == before  # every document, every byte
+    assert indexes(target) == indexes(source)
+    assert f"{sum(map(len, before.values()))} documents" in restored.stdout
+
+
+def test_restore_refuses_a_database_with_data_unless_dropping(databases, tmp_path: Path, mongo_base: str) -> None:
+    source, _ = databases
+    archive = backup.dump_to(source, tmp_path, keep=0)
+    scratch = f"dm_restore_{uuid.uuid4().hex[:8]}"
+    client = pymongo.MongoClient(mongo_base)
+    try:
+        client[scratch]["drifts"].insert_one({"_id": "stale"})
+        refused = cli("restore", str(archive), uri=f"{mongo_base}/{scratch}")
+        assert refused.returncode == 1
+        assert "collection drifts" in refused.stderr and "--drop" in refused.stderr
+        assert cli("restore", str(archive), "--drop", uri=f"{mongo_base}/{scratch}").returncode == 0
+        assert contents(client[scratch]) == contents(source)
+    finally:
+        client.drop_database(scratch)
+
+
+def test_truncated_or_foreign_files_are_refused(databases, tmp_path: Path) -> None:
+    source, _ = databases
+    archive = backup.dump_to(source, tmp_path, keep=0)
+    assert backup.verify(archive)[1] == sum(map(len, contents(source).values()))
+    data = gzip.decompress(archive.read_bytes())
+    cut = tmp_path / "cut.dmbak.gz"
+    for damaged, message in ((data[: len(data) // 2], "truncated"), (data[:-30], "truncated"), (b"H" + bson.encode({"format": "other"}), "not a Drift")):
+        cut.write_bytes(gzip.compress(damaged))
+        with pytest.raises(backup.BackupError, match=message):
+            backup.verify(cut)
+    cut.write_bytes(archive.read_bytes()[:-100])  # a cut gzip stream
+    with pytest.raises(backup.BackupError):
+        backup.verify(cut)
+
+
+def test_retention_keeps_the_newest_and_check_sees_their_age(databases, tmp_path: Path) -> None:
+    source, _ = databases
+    made = [backup.dump_to(source, tmp_path, keep=2) for _ in range(4)]
+    assert backup.backups(tmp_path, source.name) == made[-2:]
+    assert not list(tmp_path.glob(".*partial"))
+    assert backup.main(["check", "--dir", str(tmp_path), "--max-age", "3600"]) == 0
+    assert backup.main(["check", "--dir", str(tmp_path / "nothing"), "--max-age", "3600"]) == 1
