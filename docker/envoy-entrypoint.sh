@@ -26,4 +26,5 @@ else
   # the CA for clients: docker compose cp envoy:$tls/ca.pem .
   python scripts/certs.py "$tls" >/dev/null
 fi
-exec envoy -c "$out/envoy.yaml" --log-level "${ENVOY_LOG_LEVEL:-info}"
+# A dynamic base id: several Envoys on one host (tests, or a restart overlapping the old one) never share memory.
+exec envoy -c "$out/envoy.yaml" --use-dynamic-base-id --log-level "${ENVOY_LOG_LEVEL:-info}"
