@@ -61,10 +61,10 @@ def databases(mongo_base: str):
                 experiment_pb2.CreateExperimentRequest(experiment=experiment_pb2.Experiment(name="backup", description="ünïcode ✓")), metadata=metadata
             )
             requests = []
-            for index in range(2500):  # more than one insert batch
+            for index in range(1100):  # more than one restore batch (1000)
                 drift = drift_pb2.Drift(model=f"model-{index % 7}", tags=["nightly"], status=drift_pb2.DRIFT_STATUS_COMPLETED)
                 drift.data_drift.detected = index % 3 == 0
-                drift.data_drift.parameters.update({"p_value": index / 2500, "window": {"size": index, "features": ["a", "b"]}})
+                drift.data_drift.parameters.update({"p_value": index / 1100, "window": {"size": index, "features": ["a", "b"]}})
                 requests.append(drift_pb2.CreateDriftRequest(drift=drift, request_id=f"r{index}"))
             stub = drift_pb2_grpc.DriftServiceStub(channel)
             for start in range(0, len(requests), 1000):
@@ -92,14 +92,27 @@ def test_round_trip_restores_every_document_byte_identical(databases, tmp_path: 
     assert restored.returncode == 0, restored.stderr
     before, after = contents(source), contents(target)
     assert set(after) == {"users", "experiments", "drifts", "events", "odd"}
-    assert len(after["drifts"]) == 2500 and len(after["events"]) == 2500
+    assert len(after["drifts"]) == 1100 and len(after["events"]) == 1100
     assert after == before  # every document, every byte
     assert indexes(target) == indexes(source)
     assert f"{sum(map(len, before.values()))} documents" in restored.stdout
 
 
-def test_restore_refuses_a_database_with_data_unless_dropping(databases, tmp_path: Path, mongo_base: str) -> None:
-    source, _ = databases
+@pytest.fixture(scope="module")
+def small(mongo_base: str):
+    """A few documents in two collections, for the checks that need a backup, not a big one."""
+    client = pymongo.MongoClient(mongo_base)
+    db = client[f"dm_backup_small_{uuid.uuid4().hex[:8]}"]
+    db["drifts"].insert_many([{"_id": i, "model": f"m{i}", "parameters": {"p": i / 10}} for i in range(20)])
+    db["drifts"].create_index([("model", 1), ("_id", 1)])
+    db["events"].insert_many([{"_id": bson.ObjectId(), "seq": i} for i in range(5)])
+    db["events"].create_index("seq", unique=True)
+    yield db
+    client.drop_database(db.name)
+
+
+def test_restore_refuses_a_database_with_data_unless_dropping(small, tmp_path: Path, mongo_base: str) -> None:
+    source = small
     archive = backup.dump_to(source, tmp_path, keep=0)
     scratch = f"dm_restore_{uuid.uuid4().hex[:8]}"
     client = pymongo.MongoClient(mongo_base)
@@ -110,12 +123,13 @@ def test_restore_refuses_a_database_with_data_unless_dropping(databases, tmp_pat
         assert "collection drifts" in refused.stderr and "--drop" in refused.stderr
         assert cli("restore", str(archive), "--drop", uri=f"{mongo_base}/{scratch}").returncode == 0
         assert contents(client[scratch]) == contents(source)
+        assert indexes(client[scratch]) == indexes(source)
     finally:
         client.drop_database(scratch)
 
 
-def test_truncated_or_foreign_files_are_refused(databases, tmp_path: Path) -> None:
-    source, _ = databases
+def test_truncated_or_foreign_files_are_refused(small, tmp_path: Path) -> None:
+    source = small
     archive = backup.dump_to(source, tmp_path, keep=0)
     assert backup.verify(archive)[1] == sum(map(len, contents(source).values()))
     data = gzip.decompress(archive.read_bytes())
@@ -129,8 +143,8 @@ def test_truncated_or_foreign_files_are_refused(databases, tmp_path: Path) -> No
         backup.verify(cut)
 
 
-def test_retention_keeps_the_newest_and_check_sees_their_age(databases, tmp_path: Path) -> None:
-    source, _ = databases
+def test_retention_keeps_the_newest_and_check_sees_their_age(small, tmp_path: Path) -> None:
+    source = small
     made = [backup.dump_to(source, tmp_path, keep=2) for _ in range(4)]
     assert backup.backups(tmp_path, source.name) == made[-2:]
     assert not list(tmp_path.glob(".*partial"))
