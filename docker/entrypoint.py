@@ -4,7 +4,7 @@
 
 For every VARIABLE_FILE=/run/secrets/x in the environment, VARIABLE is set to that file's content (one
 trailing newline dropped), so compose secrets never sit in `docker inspect` output or in the compose
-files. MONGODB_PASSWORD (from MONGODB_PASSWORD_FILE) is put into MONGODB_URI's user part, URL-quoted,
+files (an empty X_FILE is ignored). MONGODB_PASSWORD (from MONGODB_PASSWORD_FILE) is put into MONGODB_URI's user part, URL-quoted,
 because the server and scripts/backup.py take one URI.
 """
 
@@ -25,6 +25,8 @@ class EntrypointError(ValueError):
 def load_secrets(env: MutableMapping[str, str]) -> None:
     for name in [n for n in env if n.endswith(SUFFIX) and len(n) > len(SUFFIX)]:
         target, path = name[: -len(SUFFIX)], env[name]
+        if not path:  # set empty by a compose file that turns the secret off
+            continue
         try:
             with open(path, encoding="utf-8") as secret:
                 value = secret.read()

@@ -103,6 +103,11 @@ def test_entrypoint_reads_secret_files_and_puts_the_password_in_the_uri(tmp_path
     assert done.stdout.split() == ["drift", "p@ss:w/rd?#", "dm", "a-proxy-secret-of-enough-length"]
 
 
+def test_entrypoint_ignores_a_secret_turned_off(tmp_path: Path) -> None:
+    done = entrypoint({"MONGODB_URI": "mongodb://mongo:27017/dm", "MONGODB_PASSWORD_FILE": ""}, sys.executable, "-c", "import os; print(os.environ['MONGODB_URI'])")
+    assert done.returncode == 0 and done.stdout.strip() == "mongodb://mongo:27017/dm"
+
+
 @pytest.mark.parametrize("content, message", [(None, "cannot read"), ("", "is empty")])
 def test_entrypoint_refuses_missing_or_empty_secrets(tmp_path: Path, content: str | None, message: str) -> None:
     secret = tmp_path / "secret"
