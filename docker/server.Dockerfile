@@ -30,6 +30,8 @@ EXPOSE 5678 8950
 
 FROM server AS testing
 USER root
+# tests/deploy asks make whether the workflow's targets exist.
+RUN apt-get update && apt-get install -y --no-install-recommends make && rm -rf /var/lib/apt/lists/*
 COPY docker/testing.lock /tmp/testing.lock
 RUN pip install --no-deps -r /tmp/testing.lock
 COPY . .
