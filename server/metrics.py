@@ -137,8 +137,12 @@ class RpcMetrics(grpc.aio.ServerInterceptor):
             async def stream(request, context) -> AsyncIterator[Any]:  # type: ignore[no-untyped-def]
                 start, error = time.perf_counter(), None
                 try:
-                    async for item in stream_behavior(request, context):
-                        yield item
+                    result = stream_behavior(request, context)
+                    if hasattr(result, "__aiter__"):
+                        async for item in result:
+                            yield item
+                    else:  # a coroutine that writes with context.write (grpc's health Watch)
+                        await result
                 except BaseException as exc:
                     error = exc
                     raise

@@ -20,6 +20,8 @@ import pymongo
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 from sandbox import personas
 from tests.harness import ROOT, SECRET, ServerProcess, free_port
@@ -78,6 +80,11 @@ def exercised(metered):
                 experiments.GetExperiment(experiment_pb2.GetExperimentRequest(experiment_id="0" * 24), metadata=metadata)
             assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
+        # grpc's health Watch is a coroutine writing with context.write, not an async generator.
+        health = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
+        assert next(health).status == health_pb2.HealthCheckResponse.SERVING
+        health.cancel()
+
         # A watcher is counted while its stream is open.
         stream = drifts.WatchDrifts(drift_pb2.WatchDriftsRequest(experiment_id=experiment.id), metadata=metadata)
         events: list[drift_pb2.WatchDriftsResponse] = []
@@ -121,6 +128,7 @@ def test_scrape_shows_the_rpcs_this_test_made(exercised) -> None:
     assert value(samples, handled, service="DriftService", method="UpdateDrift", code="OK") == 1
     assert value(samples, handled, service="DriftService", method="WatchDrifts", code="CANCELLED") == 1
     assert value(samples, "drift_monitor_grpc_handling_seconds_count", method="CreateDrift", code="OK") == 3
+    assert value(samples, handled, service="Health", method="Watch", code="CANCELLED") == 1  # written with context.write
     assert value(samples, "drift_monitor_grpc_handling_seconds_count", method="GetExperiment", code="NOT_FOUND") == 2
 
     creates = "drift_monitor_idempotent_creates_total"
