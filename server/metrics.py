@@ -92,6 +92,17 @@ def _count_idempotent(method: str, request: Any, response: Any, started: datetim
             IDEMPOTENT_CREATES.labels(method, "replayed" if replayed else "created").inc()
 
 
+@functools.lru_cache(maxsize=1024)
+def _rpc_series(service: str, method: str, code: str) -> tuple[Any, Any]:
+    """The labelled children, looked up once: labels() takes a lock and builds a key on every call."""
+    return RPCS.labels(service, method, code), RPC_SECONDS.labels(service, method, code)
+
+
+@functools.lru_cache(maxsize=256)
+def _db_series(operation: str, outcome: str) -> Any:
+    return DB_SECONDS.labels(operation, outcome)
+
+
 class RpcMetrics(grpc.aio.ServerInterceptor):
     """Counts and times every call by (service, method, status code)."""
 
@@ -111,8 +122,9 @@ class RpcMetrics(grpc.aio.ServerInterceptor):
                 code = grpc.StatusCode.OK if error is None else grpc.StatusCode.UNKNOWN
             if isinstance(code, int):  # set_code() with a raw number
                 code = next((c for c in grpc.StatusCode if c.value[0] == code), grpc.StatusCode.UNKNOWN)
-            RPCS.labels(service, method, code.name).inc()
-            RPC_SECONDS.labels(service, method, code.name).observe(time.perf_counter() - start)
+            count, seconds = _rpc_series(service, method, code.name)
+            count.inc()
+            seconds.observe(time.perf_counter() - start)
 
         if handler.unary_unary:
             behavior = handler.unary_unary
@@ -171,7 +183,7 @@ def timed(fn: Callable[..., R], call: Callable[[], R]) -> Callable[[], R]:
             outcome = "ok"
             return result
         finally:
-            DB_SECONDS.labels(operation, outcome).observe(time.perf_counter() - start)
+            _db_series(operation, outcome).observe(time.perf_counter() - start)
 
     return run
 
