@@ -7,8 +7,10 @@ plus a collection of awkward BSON values; backups go through the command line as
 from __future__ import annotations
 
 import gzip
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,3 +152,22 @@ def test_retention_keeps_the_newest_and_check_sees_their_age(small, tmp_path: Pa
     assert not list(tmp_path.glob(".*partial"))
     assert backup.main(["check", "--dir", str(tmp_path), "--max-age", "3600"]) == 0
     assert backup.main(["check", "--dir", str(tmp_path / "nothing"), "--max-age", "3600"]) == 1
+
+
+def test_schedule_dumps_every_interval_keeps_the_newest_and_stops_on_sigterm(small, tmp_path: Path, mongo_base: str) -> None:
+    """The backup service's command: `schedule` as compose runs it, stopped as `docker compose stop` does."""
+    command = [sys.executable, str(ROOT / "scripts" / "backup.py"), "--uri", f"{mongo_base}/{small.name}",
+               "schedule", "--dir", str(tmp_path), "--every", "0.3", "--keep", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen: set[str] = set()
+    deadline = time.monotonic() + 30
+    while len(seen) < 4 and time.monotonic() < deadline:
+        present = {p.name for p in backup.backups(tmp_path, small.name)}
+        assert len(present) <= 2
+        seen |= present
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(10) == 0
+    assert len(seen) >= 4, process.stdout.read()
+    assert len(backup.backups(tmp_path, small.name)) == 2
+    assert "retention: removed" in process.stdout.read()
