@@ -42,7 +42,11 @@ up: venv  ## the same stack in the background
 down:  ## stop the background stack
 	scripts/stack.sh down
 
-test: venv  ## run every test against real FerretDB (started if nothing answers) and real servers
+PROMQL := deploy/promql
+$(PROMQL)/node_modules/.package-lock.json: $(PROMQL)/package-lock.json
+	npm ci --prefix $(PROMQL) --no-audit --no-fund --loglevel=error
+
+test: venv $(PROMQL)/node_modules/.package-lock.json  ## run every test against real FerretDB (started if nothing answers) and real servers
 	@# pytest exits 5 when it collected nothing: a failure, and said so.
 	$(PY) -m pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$code; }
 

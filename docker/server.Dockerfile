@@ -28,13 +28,18 @@ RUN install -d -o app -g app /app/.issuer
 USER 10001:10001
 EXPOSE 5678 8950
 
+FROM node:22.12.0-bookworm-slim AS node
+
 FROM server AS testing
 USER root
-# tests/deploy asks make whether the workflow's targets exist.
-RUN apt-get update && apt-get install -y --no-install-recommends make && rm -rf /var/lib/apt/lists/*
+# tests/deploy asks make whether the workflow's targets exist, and node to parse the dashboards' PromQL.
+RUN apt-get update && apt-get install -y --no-install-recommends make libstdc++6 && rm -rf /var/lib/apt/lists/*
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
 COPY docker/testing.lock /tmp/testing.lock
 RUN pip install --no-deps -r /tmp/testing.lock
 COPY . .
-RUN chown -R app:app /app
+RUN npm ci --prefix deploy/promql --no-audit --no-fund && chown -R app:app /app
 USER 10001:10001
 CMD ["python", "-m", "pytest", "-q"]

@@ -49,9 +49,10 @@ def test_bases_are_pinned_and_the_user_is_not_root(dockerfile: Path) -> None:
     for base, _, _ in parsed:
         if base not in names:  # an earlier stage is pinned where it is defined
             assert re.search(r":\d+\.\d+\.\d+", base), f"{base}: pin an exact version"
+    copied_from = {m for _, _, instructions in parsed for i in instructions for m in re.findall(r"--from=(\S+)", i)}
     for base, name, instructions in parsed:
         runs_as = [i.split()[1] for i in instructions if i.upper().startswith("USER ")]
-        builder = any(other_base == name for other_base, _, _ in parsed) or name == "build"
+        builder = any(other_base == name for other_base, _, _ in parsed) or name in copied_from
         if not builder or runs_as:  # images that run (not only feed other stages) end as a numeric non-root user
             user = runs_as[-1] if runs_as else parent_user(parsed, base)
             assert user and user.split(":")[0].isdigit() and user.split(":")[0] != "0", f"{dockerfile.name} stage {name or base} runs as {user}"
