@@ -20,7 +20,7 @@ ENTRYPOINT ["python", "docker/entrypoint.py"]
 CMD ["python", "-m", "server"]
 
 FROM server AS dev
-USER root
+USER 0
 COPY docker/dev.lock /tmp/dev.lock
 RUN pip install --no-deps -r /tmp/dev.lock
 COPY sandbox sandbox
@@ -31,7 +31,7 @@ EXPOSE 5678 8950
 FROM node:22.12.0-bookworm-slim AS node
 
 FROM server AS testing
-USER root
+USER 0
 # tests/deploy asks make whether the workflow's targets exist, and node to parse the dashboards' PromQL.
 RUN apt-get update && apt-get install -y --no-install-recommends make libstdc++6 && rm -rf /var/lib/apt/lists/*
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
