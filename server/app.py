@@ -18,8 +18,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
-from server.db import Database
 from server import metrics
+from server.db import Database
 from server.events import EventLog
 from server.services.common import Deps
 from server.services.drifts import DriftService

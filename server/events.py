@@ -104,7 +104,8 @@ class EventLog:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._position = self._last_seq = await self._db.run(self.head)
-        metrics.watch_event_log(lambda: sum(map(len, self._subscribers.values())), lambda: self._position)
+        # Scrapes run on another thread: list() copies the dict's values in one step under the GIL.
+        metrics.watch_event_log(lambda: sum(map(len, list(self._subscribers.values()))), lambda: self._position)
         self._tailer = asyncio.create_task(self._tail(), name="event-log-tailer")
 
     def close_watchers(self) -> None:
