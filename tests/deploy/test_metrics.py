@@ -8,6 +8,7 @@ metrics that one of the two scrapes shows.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -53,9 +54,29 @@ def metered(mongo_base: str):
     pymongo.MongoClient(mongo_base).drop_database(name)
 
 
-def test_metrics_are_off_unless_configured(server) -> None:
-    # The session server runs without the setting: nothing listens for scrapes in its log.
-    assert "metrics on" not in server.log.read_text()
+def listening_ports(pid: int) -> set[int]:
+    """TCP ports the process listens on, from /proc: its socket inodes matched against LISTEN sockets."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_metrics_are_off_unless_configured(server, metered) -> None:
+    assert listening_ports(server.process.pid) == {server.port}  # the session server: gRPC only
+    process, url = metered
+    assert listening_ports(process.process.pid) == {process.port, int(url.rsplit(":", 1)[1].split("/")[0])}
 
 
 @pytest.fixture(scope="module")
