@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv bench-venv proto proto-check lint db run up down test bench web web-gen browser
+.PHONY: help venv bench-venv proto proto-check lint db run up down test bench web web-gen browser backup restore compose-check dashboards docker-locks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -51,7 +51,11 @@ up: venv web  ## the same stack in the background
 down:  ## stop the background stack
 	scripts/stack.sh down
 
-test: venv bench-venv web browser  ## run every test against real FerretDB (started if nothing answers) and real servers
+PROMQL := deploy/promql
+$(PROMQL)/node_modules/.package-lock.json: $(PROMQL)/package-lock.json
+	npm ci --prefix $(PROMQL) --no-audit --no-fund --loglevel=error
+
+test: venv bench-venv web browser $(PROMQL)/node_modules/.package-lock.json  ## run every test against real FerretDB (started if nothing answers) and real servers
 	@# pytest exits 5 when it collected nothing: a failure, and said so.
 	$(PY) -m pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$code; }
 
@@ -76,3 +80,25 @@ browser:  ## Debian's Chromium for the page's end-to-end tests (installed with a
 	@command -v chromium >/dev/null || { \
 	  [ "$$(id -u)" = 0 ] || { echo "make browser: chromium is missing; run: sudo apt-get install -y chromium" >&2; exit 1; }; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+backup: venv  ## dump the database (MONGODB_URI, default the local one) to .run/backups, keeping 14
+	$(PY) scripts/backup.py dump --dir .run/backups --keep 14
+
+restore: venv  ## load a backup: make restore FILE=.run/backups/NAME.dmbak.gz [DROP=1] (refuses data unless DROP=1)
+	@[ -n "$(FILE)" ] || { echo "usage: make restore FILE=path/to/backup.dmbak.gz [DROP=1]" >&2; exit 2; }
+	$(PY) scripts/backup.py restore "$(FILE)" $(if $(DROP),--drop)
+
+compose-check: venv  ## render every compose combination with the real docker-compose (no engine needed)
+	@bin=$$($(PY) -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")'); \
+	for extra in "" compose.override.yml compose.prod.yml compose.test.yml; do \
+	  echo "compose.yml $$extra"; \
+	  APP_DOMAIN_NAME=$${APP_DOMAIN_NAME:-drift.example.org} LETSENCRYPT_EMAIL=$${LETSENCRYPT_EMAIL:-ops@example.org} \
+	  DRIFT_MONITOR_ISSUERS=$${DRIFT_MONITOR_ISSUERS:-[]} \
+	  $$bin -f compose.yml $${extra:+-f $$extra} config --quiet || exit 1; \
+	done
+
+dashboards: venv  ## regenerate the Grafana dashboards in deploy/grafana/dashboards
+	$(PY) deploy/grafana/dashboards.py
+
+docker-locks: venv  ## re-pin the Python packages of the images (docker/*.lock) after a requirements change
+	$(PY) docker/lock.py

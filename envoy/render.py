@@ -19,6 +19,10 @@ Settings come from flags, else the environment, else the profile's defaults:
   DRIFT_MONITOR_EDGE_ADMIN_PORT / --admin-port  Envoy's admin interface, always on 127.0.0.1 (default 9901)
   DRIFT_MONITOR_RATE_LIMIT / --rate-limit       requests per second over the whole listener (token bucket)
   DRIFT_MONITOR_RATE_BURST / --rate-burst       bucket size (default: one second's worth)
+  DRIFT_MONITOR_EDGE_ADDRESS / --listen-address the TLS listener's address (prod 0.0.0.0, else 127.0.0.1;
+                                                0.0.0.0 in a container, where the port is published)
+  DRIFT_MONITOR_EDGE_STATS_PORT / --stats-port  a plain-HTTP listener on all addresses serving only
+                                                /stats/prometheus (for Prometheus; off when 0)
 Issuer keys: name (letters, digits, _), url (the exact `iss`), jwks_uri or jwks_file, optional audiences
 (any one must be in `aud`), cache_duration (JWKS refresh period, refetched in the background) and jwks_ca
 (CA bundle for an https jwks_uri; default the system bundle). The server needs the same issuer URLs in
@@ -130,6 +134,10 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
     for name, value in (("stream idle timeout", args.stream_idle_timeout), ("request timeout", args.request_timeout)):
         if not DURATION.match(value):
             raise RenderError(f"{name} is seconds like '60s', got {value!r}")
+    listen_address = args.listen_address or env.get("DRIFT_MONITOR_EDGE_ADDRESS", "") or ("0.0.0.0" if prod else "127.0.0.1")
+    if not _is_ip(listen_address):
+        raise RenderError(f"the listen address is an IP address, got {listen_address!r}")
+    stats_port = args.stats_port or int(env.get("DRIFT_MONITOR_EDGE_STATS_PORT", "") or 0)
     origins = args.cors_origins or env.get("DRIFT_MONITOR_CORS_ORIGINS", "")
     # prod: envoy/install-certs.sh (a certbot deploy hook) publishes each renewal as cert_dir/current.
     certs = Path(args.cert_dir or env.get("DRIFT_MONITOR_TLS_DIR", "") or ("/etc/envoy/tls" if prod else ROOT / ".run" / "certs"))
@@ -139,7 +147,8 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "profile": args.profile,
         "domain": domain,
-        "listen_address": "0.0.0.0" if prod else "127.0.0.1",
+        "listen_address": listen_address,
+        "stats_port": stats_port,
         "listen_port": listen_port,
         "admin_port": admin_port,
         "backend_host": backend_host,
@@ -197,6 +206,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / ".run" / "envoy")
     parser.add_argument("--listen-port", type=int, default=0, help="default $DRIFT_MONITOR_EDGE_PORT or 8443")
     parser.add_argument("--admin-port", type=int, default=0, help="default $DRIFT_MONITOR_EDGE_ADMIN_PORT or 9901")
+    parser.add_argument("--listen-address", default="", help="default $DRIFT_MONITOR_EDGE_ADDRESS, else 0.0.0.0 in prod and 127.0.0.1 otherwise")
+    parser.add_argument("--stats-port", type=int, default=0, help="serve /stats/prometheus on this port (default $DRIFT_MONITOR_EDGE_STATS_PORT; 0: off)")
     parser.add_argument("--backend", default="")
     parser.add_argument("--web", default="", help="host:port of the page's static server (default $DRIFT_MONITOR_WEB; none)")
     parser.add_argument("--proxy-secret", default="")
