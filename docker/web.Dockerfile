@@ -15,5 +15,5 @@ COPY web/serve.py web/serve.py
 COPY --from=build /web/dist web/dist
 USER 10001:10001
 EXPOSE 8080
-# The flags are web/serve.py's (owned by the web view): listen address and the directory to serve.
-CMD ["python", "web/serve.py", "--listen", "0.0.0.0:8080", "--root", "web/dist"]
+# web/serve.py's flags: listen address, the built page, and the OpenID issuer the page signs in with.
+CMD ["sh", "-c", "exec python web/serve.py --listen 0.0.0.0:8080 --dist web/dist --issuer \"$DRIFT_MONITOR_WEB_ISSUER\""]
