@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv bench-venv tools proto proto-check lint db run up down test bench
+.PHONY: help venv bench-venv tools proto proto-check lint db run up down test bench web web-gen browser backup restore compose-check dashboards docker-locks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -42,10 +42,10 @@ lint: venv  ## buf lint the protos (on a descriptor image: google/api protos com
 db: venv  ## start FerretDB on 127.0.0.1:27017 (built on first use)
 	scripts/ferretdb.sh start
 
-run: venv  ## start FerretDB + server with sandbox data in the foreground; Ctrl-C stops all
+run: venv web  ## start FerretDB + server with sandbox data in the foreground; Ctrl-C stops all
 	scripts/stack.sh run
 
-up: venv  ## the same stack in the background
+up: venv web  ## the same stack in the background
 	scripts/stack.sh up
 
 down:  ## stop the background stack
@@ -57,9 +57,54 @@ tools: venv  ## build once what tests use: FerretDB, the Go protoc plugins, the 
 	@$(PY) scripts/gen_protos.py --install-plugins >/dev/null
 	cd clients/go && go mod download && go vet ./...  # vet compiles the dependencies into the build cache
 
-test: venv bench-venv tools  ## run every test against real FerretDB (started if nothing answers) and real servers
+PROMQL := deploy/promql
+$(PROMQL)/node_modules/.package-lock.json: $(PROMQL)/package-lock.json
+	npm ci --prefix $(PROMQL) --no-audit --no-fund --loglevel=error
+
+test: venv bench-venv web browser tools $(PROMQL)/node_modules/.package-lock.json  ## run every test against real FerretDB (started if nothing answers) and real servers
 	@# pytest exits 5 when it collected nothing: a failure, and said so.
 	$(PY) -m pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$code; }
 
 bench: venv bench-venv  ## every benchmark on a private stack, side by side with MLflow: bench/results/
 	$(PY) -m bench.run_all
+
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+
+web/node_modules/.stamp: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/index.html: web/node_modules/.stamp $(WEB_SOURCES)
+	cd web && npm run build
+
+web: web/dist/index.html  ## install the page's npm packages (npm ci) and build web/dist
+
+web-gen: venv web/node_modules/.stamp  ## regenerate web/src/gen (TypeScript) from protos/
+	cd web && npm run gen
+
+browser:  ## Debian's Chromium for the page's end-to-end tests (installed with apt-get when missing)
+	@command -v chromium >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "make browser: chromium is missing; run: sudo apt-get install -y chromium" >&2; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+backup: venv  ## dump the database (MONGODB_URI, default the local one) to .run/backups, keeping 14
+	$(PY) scripts/backup.py dump --dir .run/backups --keep 14
+
+restore: venv  ## load a backup: make restore FILE=.run/backups/NAME.dmbak.gz [DROP=1] (refuses data unless DROP=1)
+	@[ -n "$(FILE)" ] || { echo "usage: make restore FILE=path/to/backup.dmbak.gz [DROP=1]" >&2; exit 2; }
+	$(PY) scripts/backup.py restore "$(FILE)" $(if $(DROP),--drop)
+
+compose-check: venv  ## render every compose combination with the real docker-compose (no engine needed)
+	@bin=$$($(PY) -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")'); \
+	for extra in "" compose.override.yml compose.prod.yml compose.test.yml; do \
+	  echo "compose.yml $$extra"; \
+	  APP_DOMAIN_NAME=$${APP_DOMAIN_NAME:-drift.example.org} LETSENCRYPT_EMAIL=$${LETSENCRYPT_EMAIL:-ops@example.org} \
+	  DRIFT_MONITOR_ISSUERS=$${DRIFT_MONITOR_ISSUERS:-[]} \
+	  $$bin -f compose.yml $${extra:+-f $$extra} config --quiet || exit 1; \
+	done
+
+dashboards: venv  ## regenerate the Grafana dashboards in deploy/grafana/dashboards
+	$(PY) deploy/grafana/dashboards.py
+
+docker-locks: venv  ## re-pin the Python packages of the images (docker/*.lock) after a requirements change
+	$(PY) docker/lock.py

@@ -14,13 +14,13 @@ from typing import Any
 
 from bench.common import ROOT, Stack, latency
 from bench.mlflow_peer import PYTHON as MLFLOW_PYTHON
-from bench.mlflow_peer import MlflowServer
+from bench.mlflow_peer import PEER_ENV, MlflowServer
 
 WORKERS = ROOT / "bench" / "workers"
 
 
 def _run(command: list[str]) -> dict[str, Any]:
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800, env=PEER_ENV)
     if done.returncode != 0:
         raise RuntimeError(f"{command[1]} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -52,9 +52,10 @@ def run(stack: Stack, mlflow: MlflowServer, concurrency: list[int], jobs_per_lev
         for name, runs in samples.items():
             jobs = sum(r["jobs"] for r in runs)
             seconds = sum(r["seconds"] for r in runs)
-            level[name] = {"jobs": jobs, "jobs_per_s": round(jobs / seconds, 1), "failed": sum(r["failed"] for r in runs),
+            level[name] = {"jobs": jobs, "seconds": round(seconds, 2), "jobs_per_s": round(jobs / seconds, 2), "failed": sum(r["failed"] for r in runs),
                            **latency([x for r in runs for x in r["latencies_ms"]])}
-        level["ratio_jobs_per_s"] = round(level["drift_monitoring"]["jobs_per_s"] / level["mlflow"]["jobs_per_s"], 2)
+        rates = {name: level[name]["jobs"] / level[name]["seconds"] for name in samples}
+        level["ratio_jobs_per_s"] = round(rates["drift_monitoring"] / rates["mlflow"], 2)
         levels[str(clients)] = level
         print(f"ingest {clients:>2} clients: drift-monitoring {level['drift_monitoring']['jobs_per_s']:7.1f} jobs/s "
               f"p50 {level['drift_monitoring']['p50_ms']:7.1f} p99 {level['drift_monitoring']['p99_ms']:7.1f} ms | "

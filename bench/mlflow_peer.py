@@ -17,6 +17,8 @@ from bench.common import ROOT, free_port
 
 VENV = Path(os.environ.get("BENCH_VENV", ROOT / ".run" / "bench-venv"))
 PYTHON = VENV / "bin" / "python"
+# No telemetry: it would try the internet, which this machine cannot reach and users' machines can.
+PEER_ENV = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 
 
 def available() -> bool:
@@ -34,7 +36,7 @@ class MlflowServer:
 
     def __enter__(self) -> MlflowServer:
         self.log = (self.dir / "server.log").open("wb")
-        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, env=PEER_ENV)
         deadline = time.monotonic() + 120  # the first start creates the SQLite schema (migrations)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

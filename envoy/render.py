@@ -13,10 +13,16 @@ Settings come from flags, else the environment, else the profile's defaults:
   DRIFT_MONITOR_CORS_ORIGINS / --cors-origins   comma-separated allowed browser origins
   DRIFT_MONITOR_BACKEND / --backend             host:port of the gRPC server (default 127.0.0.1:50051);
                                                 an IP, or a DNS name (compose service) re-resolved by Envoy
+  DRIFT_MONITOR_WEB / --web                     host:port of the web page's static server (web/serve.py);
+                                                unset: no page, every path goes to the gRPC server
   DRIFT_MONITOR_EDGE_PORT / --listen-port       the TLS listener (default 8443)
   DRIFT_MONITOR_EDGE_ADMIN_PORT / --admin-port  Envoy's admin interface, always on 127.0.0.1 (default 9901)
   DRIFT_MONITOR_RATE_LIMIT / --rate-limit       requests per second over the whole listener (token bucket)
   DRIFT_MONITOR_RATE_BURST / --rate-burst       bucket size (default: one second's worth)
+  DRIFT_MONITOR_EDGE_ADDRESS / --listen-address the TLS listener's address (prod 0.0.0.0, else 127.0.0.1;
+                                                0.0.0.0 in a container, where the port is published)
+  DRIFT_MONITOR_EDGE_STATS_PORT / --stats-port  a plain-HTTP listener on all addresses serving only
+                                                /stats/prometheus (for Prometheus; off when 0)
 Issuer keys: name (letters, digits, _), url (the exact `iss`), jwks_uri or jwks_file, optional audiences
 (any one must be in `aud`), cache_duration (JWKS refresh period, refetched in the background) and jwks_ca
 (CA bundle for an https jwks_uri; default the system bundle). The server needs the same issuer URLs in
@@ -89,10 +95,10 @@ def _issuer(raw: dict[str, Any]) -> dict[str, Any]:
     return issuer
 
 
-def _backend(address: str) -> tuple[str, int]:
+def _backend(address: str, what: str = "backend") -> tuple[str, int]:
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit():
-        raise RenderError(f"backend must be host:port, got {address!r}")
+        raise RenderError(f"{what} must be host:port, got {address!r}")
     return host.strip("[]"), int(port)
 
 
@@ -119,6 +125,8 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         if len(set(values)) != len(values):
             raise RenderError(f"two issuers share a {key}: {values}")
     backend_host, backend_port = _backend(args.backend or env.get("DRIFT_MONITOR_BACKEND", "127.0.0.1:50051"))
+    web = args.web or env.get("DRIFT_MONITOR_WEB", "")
+    web_host, web_port = _backend(web, "web") if web else ("", 0)
     listen_port = args.listen_port or int(env.get("DRIFT_MONITOR_EDGE_PORT", "") or 8443)
     admin_port = args.admin_port or int(env.get("DRIFT_MONITOR_EDGE_ADMIN_PORT", "") or 9901)
     rate = args.rate_limit or int(env.get("DRIFT_MONITOR_RATE_LIMIT", "") or 1000)
@@ -126,6 +134,10 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
     for name, value in (("stream idle timeout", args.stream_idle_timeout), ("request timeout", args.request_timeout)):
         if not DURATION.match(value):
             raise RenderError(f"{name} is seconds like '60s', got {value!r}")
+    listen_address = args.listen_address or env.get("DRIFT_MONITOR_EDGE_ADDRESS", "") or ("0.0.0.0" if prod else "127.0.0.1")
+    if not _is_ip(listen_address):
+        raise RenderError(f"the listen address is an IP address, got {listen_address!r}")
+    stats_port = args.stats_port or int(env.get("DRIFT_MONITOR_EDGE_STATS_PORT", "") or 0)
     origins = args.cors_origins or env.get("DRIFT_MONITOR_CORS_ORIGINS", "")
     # prod: envoy/install-certs.sh (a certbot deploy hook) publishes each renewal as cert_dir/current.
     certs = Path(args.cert_dir or env.get("DRIFT_MONITOR_TLS_DIR", "") or ("/etc/envoy/tls" if prod else ROOT / ".run" / "certs"))
@@ -135,12 +147,17 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "profile": args.profile,
         "domain": domain,
-        "listen_address": "0.0.0.0" if prod else "127.0.0.1",
+        "listen_address": listen_address,
+        "stats_port": stats_port,
         "listen_port": listen_port,
         "admin_port": admin_port,
         "backend_host": backend_host,
         "backend_port": backend_port,
         "backend_ip": _is_ip(backend_host),
+        "web": bool(web),
+        "web_host": web_host,
+        "web_port": web_port,
+        "web_ip": _is_ip(web_host) if web else False,
         "max_backend_streams": args.max_backend_streams,
         "max_connections": args.max_connections,
         "proxy_secret": secret,
@@ -189,7 +206,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / ".run" / "envoy")
     parser.add_argument("--listen-port", type=int, default=0, help="default $DRIFT_MONITOR_EDGE_PORT or 8443")
     parser.add_argument("--admin-port", type=int, default=0, help="default $DRIFT_MONITOR_EDGE_ADMIN_PORT or 9901")
+    parser.add_argument("--listen-address", default="", help="default $DRIFT_MONITOR_EDGE_ADDRESS, else 0.0.0.0 in prod and 127.0.0.1 otherwise")
+    parser.add_argument("--stats-port", type=int, default=0, help="serve /stats/prometheus on this port (default $DRIFT_MONITOR_EDGE_STATS_PORT; 0: off)")
     parser.add_argument("--backend", default="")
+    parser.add_argument("--web", default="", help="host:port of the page's static server (default $DRIFT_MONITOR_WEB; none)")
     parser.add_argument("--proxy-secret", default="")
     parser.add_argument("--issuers", default="", help="JSON list (see above)")
     parser.add_argument("--domain", default="")

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The edge for local runs: the sandbox OpenID issuer and Envoy (TLS on :8443) in front of the server.
+# The edge for local runs: the sandbox OpenID issuer, the web page's static server and Envoy (TLS on :8443)
+# in front of the server.
 #
-#   scripts/edge.sh start    render envoy/ (dev profile), make dev certificates, start issuer + Envoy, wait
+#   scripts/edge.sh start    render envoy/ (dev profile), make dev certificates, start issuer + web + Envoy, wait
 #   scripts/edge.sh stop
 #   scripts/edge.sh status
 #
 # The server is not started here (scripts/stack.sh does that); Envoy health-checks it and answers
 # UNAVAILABLE until it serves. Pids and logs: .run/{issuer,envoy}.{pid,log}. Settings from the environment:
 # DRIFT_MONITOR_EDGE_PORT (8443), DRIFT_MONITOR_EDGE_ADMIN_PORT (9901), DRIFT_MONITOR_BACKEND (127.0.0.1:50051),
-# DRIFT_MONITOR_PROXY_SECRET (sandbox/secrets/proxy_secret), and envoy/render.py's other variables.
+# DRIFT_MONITOR_PROXY_SECRET (sandbox/secrets/proxy_secret), DRIFT_MONITOR_WEB_PORT (8960; the page's
+# static server, web/serve.py; DRIFT_MONITOR_WEB_PORT=0 for no page), and envoy/render.py's other variables.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,6 +21,7 @@ RUN=${RUN:-.run}
 ISSUER=${DRIFT_MONITOR_SANDBOX_ISSUER:-$($PY -c 'from sandbox import personas; print(personas.ISSUER)')}
 LISTEN_PORT=${DRIFT_MONITOR_EDGE_PORT:-8443}
 ADMIN_PORT=${DRIFT_MONITOR_EDGE_ADMIN_PORT:-9901}
+WEB_PORT=${DRIFT_MONITOR_WEB_PORT:-8960}
 export DRIFT_MONITOR_BACKEND=${DRIFT_MONITOR_BACKEND:-${DRIFT_MONITOR_LISTEN:-127.0.0.1:50051}}
 if [ -n "${DRIFT_MONITOR_SANDBOX_ISSUER:-}" ] && [ -z "${DRIFT_MONITOR_ISSUERS:-}" ]; then
   # The sandbox issuer somewhere else than personas.json says: trust it there instead.
@@ -63,8 +66,18 @@ start() {
   CA=$($PY scripts/certs.py "$RUN/certs")
   launch issuer $PY -m sandbox.issuer --state "$RUN/issuer" --issuer "$ISSUER" serve
   wait_for issuer 15 curl -fsS "$ISSUER/.well-known/openid-configuration"
+  local web=()
+  if [ "$WEB_PORT" != 0 ]; then
+    if [ ! -f web/dist/index.html ]; then  # `make run` builds it; a bare script run builds it here
+      (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build) >"$RUN/web-build.log" 2>&1 \
+        || { echo "edge: building web/dist failed; see $RUN/web-build.log" >&2; return 1; }
+    fi
+    launch web $PY web/serve.py --listen "127.0.0.1:$WEB_PORT" --issuer "$ISSUER"
+    wait_for web 15 curl -fsS "http://127.0.0.1:$WEB_PORT/config.json"
+    web=(--web "127.0.0.1:$WEB_PORT")
+  fi
   $PY envoy/render.py --profile dev --out "$RUN/envoy" --cert-dir "$RUN/certs" \
-    --listen-port "$LISTEN_PORT" --admin-port "$ADMIN_PORT" >/dev/null
+    --listen-port "$LISTEN_PORT" --admin-port "$ADMIN_PORT" "${web[@]}" >/dev/null
   if ! "$ENVOY_BIN" --mode validate -c "$RUN/envoy/envoy.yaml" >"$RUN/envoy/validate.log" 2>&1; then
     echo "edge: the rendered $RUN/envoy/envoy.yaml does not validate:" >&2
     tail -n 20 "$RUN/envoy/validate.log" >&2
@@ -78,11 +91,12 @@ start() {
 
 stop() {
   halt envoy
+  halt web
   halt issuer
 }
 
 status() {
-  for name in issuer envoy; do
+  for name in issuer web envoy; do
     if running "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
   done
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local stack with sandbox data: up | down | run (foreground, Ctrl-C stops everything).
-# FerretDB -> server -> sandbox issuer -> Envoy (TLS on :8443). State, pids and logs live under .run/.
+# FerretDB -> server -> sandbox issuer -> web page -> Envoy (TLS on :8443). State, pids and logs live under .run/.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,11 +55,12 @@ up() {
   cat <<MSG
 
 Drift Monitoring is up.
+  the web page                https://localhost:8443/            (trust $RUN/certs/ca.pem, or accept the warning)
   API (gRPC, gRPC-web, REST)  https://localhost:8443        CA certificate: $RUN/certs/ca.pem
   sandbox issuer              $ISSUER
   a token for a persona       $PY -m sandbox.issuer token reader   (admin, manager, editor, reader, outsider)
   try                         curl --cacert $RUN/certs/ca.pem -H "authorization: Bearer \$($PY -m sandbox.issuer token manager)" https://localhost:8443/v1/experiments
-  logs                        $RUN/{server,issuer,envoy}.log, $RUN/ferretdb/ferretdb.log
+  logs                        $RUN/{server,issuer,web,envoy}.log, $RUN/ferretdb/ferretdb.log
 MSG
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
@@ -17,6 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
+from server import metrics
 from server.db import Database
 from server.events import EventLog
 from server.services.common import Deps
@@ -75,6 +77,7 @@ class App:
     deps: Deps
     health: health.aio.HealthServicer
     drain: Drain
+    stop_metrics: Callable[[], None] | None = None
 
     async def stop(self) -> None:
         self.drain.draining = True
@@ -87,6 +90,8 @@ class App:
         await self.deps.events.stop()
         await self.deps.userinfo.close()
         await asyncio.to_thread(self.deps.db.close)
+        if self.stop_metrics is not None:
+            self.stop_metrics()
 
 
 async def create_server(settings: Settings) -> App:
@@ -99,7 +104,8 @@ async def create_server(settings: Settings) -> App:
     deps = Deps(settings=settings, db=db, events=events, userinfo=userinfo)
 
     drain = Drain()
-    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[drain])
+    # RpcMetrics first: it also sees the calls Drain refuses.
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[metrics.RpcMetrics(), drain])
     experiment_pb2_grpc.add_ExperimentServiceServicer_to_server(ExperimentService(deps), server)
     drift_pb2_grpc.add_DriftServiceServicer_to_server(DriftService(deps), server)
     user_pb2_grpc.add_UserServiceServicer_to_server(UserService(deps), server)
@@ -110,7 +116,8 @@ async def create_server(settings: Settings) -> App:
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return App(server, port, deps, health_servicer, drain)
+    stop_metrics = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
+    return App(server, port, deps, health_servicer, drain, stop_metrics)
 
 
 async def serve(settings: Settings) -> None:

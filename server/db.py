@@ -16,6 +16,7 @@ from typing import ParamSpec, TypeVar
 import mongoengine
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from server import metrics
 from server.models import ensure_indexes
 
 P = ParamSpec("P")
@@ -35,7 +36,7 @@ class Database:
 
     async def run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        return await loop.run_in_executor(self._executor, metrics.timed(fn, functools.partial(fn, *args, **kwargs)))
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -32,6 +32,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from server import metrics
 from server.db import Database, now
 from server.models import Event
 
@@ -113,6 +114,8 @@ class EventLog:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._position = self._last_seq = await self._db.run(self.head)
+        # Scrapes run on another thread: list() copies the dict's values in one step under the GIL.
+        metrics.watch_event_log(lambda: sum(map(len, list(self._subscribers.values()))), lambda: self._position)
         self._tailer = asyncio.create_task(self._tail(), name="event-log-tailer")
 
     def close_watchers(self) -> None:
@@ -163,6 +166,7 @@ class EventLog:
             prune = self._appended >= PRUNE_EVERY
             if prune:
                 self._appended = 0
+        metrics.drifts_written(experiment, type_, drifts)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._publish, [LogEvent.from_doc(doc) for doc in stored])
         if prune:
@@ -220,6 +224,7 @@ class EventLog:
         for subscription in self._subscribers.get(event.experiment, ()):
             subscription.offer(event)
         self._position = event.seq
+        metrics.delivered((event.time,))
 
     async def _tail(self) -> None:
         interval = self._poll

@@ -35,6 +35,8 @@ class Settings:
     grace_seconds: float = 10.0
     # Signs page and resume tokens; defaults to a key derived from the proxy secret.
     token_secret: bytes = b""
+    # host:port of the Prometheus /metrics endpoint; empty = not served.
+    metrics_listen: str = ""
 
     def __post_init__(self) -> None:
         if not self.token_secret:
@@ -66,6 +68,7 @@ class Settings:
             event_retention=_number(env, "DRIFT_MONITOR_EVENT_RETENTION", cls.event_retention, int, 100, 1_000_000_000),
             grace_seconds=_number(env, "DRIFT_MONITOR_GRACE_SECONDS", cls.grace_seconds, float, 0, 600),
             token_secret=env.get("DRIFT_MONITOR_TOKEN_SECRET", "").encode(),
+            metrics_listen=env.get("DRIFT_MONITOR_METRICS_LISTEN", ""),
         )
 
 

@@ -43,10 +43,11 @@ def test_every_benchmark_runs_and_saves_sane_numbers(quick_run):
         level = ingest["levels"][str(clients)]
         for peer in ("drift_monitoring", "mlflow"):
             assert level[peer]["failed"] == 0 and level[peer]["jobs"] > 0 and level[peer]["jobs_per_s"] > 0
-        assert level["ratio_jobs_per_s"] == pytest.approx(level["drift_monitoring"]["jobs_per_s"] / level["mlflow"]["jobs_per_s"], rel=0.01)
+        rates = [level[peer]["jobs"] / level[peer]["seconds"] for peer in ("drift_monitoring", "mlflow")]
+        assert level["ratio_jobs_per_s"] == pytest.approx(rates[0] / rates[1], rel=0.01)
     overhead = result("client_overhead", quick_run)
     assert overhead["server_up"]["n"] == overhead["server_down"]["n"] == QUICK["overhead_jobs"]
-    assert overhead["server_down"]["p50_ms"] < overhead["server_up"]["p50_ms"]  # the spool path skips the network
+    assert overhead["server_down"]["p50_ms"] < 100  # the spool path never waits out the 1 s timeout
     watch = result("watch_fanout", quick_run)
     assert watch["runs"] > 0 and watch["watchers_with_every_event"] == watch["watchers"] == QUICK["watchers"]
     assert 0 < watch["delivery"]["p50_ms"] <= watch["delivery"]["max_ms"]
