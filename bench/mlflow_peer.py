@@ -37,7 +37,7 @@ class MlflowServer:
     def __enter__(self) -> MlflowServer:
         self.log = (self.dir / "server.log").open("wb")
         self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, env=PEER_ENV)
-        deadline = time.monotonic() + 120  # the first start creates the SQLite schema (migrations)
+        deadline = time.monotonic() + 600  # the first start creates the SQLite schema (migrations): minutes on a busy machine
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break
