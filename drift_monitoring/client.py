@@ -144,7 +144,7 @@ class Client:
                     yield event
                 return
             except grpc.RpcError as exc:
-                if exc.code() not in RETRYABLE:
+                if exc.code() not in RETRYABLE and not _stream_reset(exc):
                     raise from_rpc_error(exc) from exc
                 time.sleep(random.uniform(0.5, 1.5))
             finally:
@@ -157,6 +157,13 @@ class Client:
             if not page.next_page_token:
                 return
             request.page_token = page.next_page_token
+
+
+def _stream_reset(exc: grpc.RpcError) -> bool:
+    """A stream cut below gRPC: when the server dies mid-stream, Envoy can only reset the client's HTTP/2
+    stream (there is no status to send after the first message), which grpc reports as INTERNAL
+    "RST_STREAM". Resuming from the last token is right then; a real INTERNAL from the server is not."""
+    return exc.code() == grpc.StatusCode.INTERNAL and "RST_STREAM" in (exc.details() or "")
 
 
 __all__ = ["Client"]
