@@ -105,7 +105,10 @@ class DriftMonitor:
         if not self.strict and _recently_unreachable(self._client.settings):
             self.offline = True
             return self
-        sync(self._client, budget=SYNC_BUDGET, quiet=True)
+        try:
+            sync(self._client, budget=SYNC_BUDGET, quiet=True)
+        except OSError as error:  # a spool we cannot touch must not stop the job before it starts
+            log.warning("drift monitor: could not send spooled runs (%s)", error)
         try:
             self._experiment_id = self._client.find_experiment(self.experiment_name).id
             created = self._client.create_drift(self._experiment_id, self.drift, self.request_id)
@@ -164,12 +167,22 @@ class DriftMonitor:
         log.warning("drift monitor: server unreachable (%s); this run is kept locally and sent later", exc)
         self.offline = True
         marker = _breaker(self._client.settings)  # type: ignore[union-attr]
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError as error:  # only an optimisation; the job runs on, and _spool reports a spool it cannot use
+            log.warning("drift monitor: cannot write to %s (%s)", marker.parent, error)
 
     def _spool(self) -> None:
         record = {"experiment": self.experiment_name, "request_id": self.request_id, "drift": json_format.MessageToDict(self.drift)}
-        path = spool_for(self._client.settings).add(record)  # type: ignore[union-attr]
+        spool = spool_for(self._client.settings)  # type: ignore[union-attr]
+        try:
+            path = spool.add(record)
+        except OSError as exc:
+            raise DriftMonitorError(
+                f"drift monitor: the run of {self.experiment_name!r} (request_id {self.request_id}) could not be sent "
+                f"(server unreachable) nor saved to the spool {spool.directory}: {exc}"
+            ) from exc
         log.warning("drift monitor: run saved to %s; `drift-monitor sync` sends it", path)
 
     def _close_client(self) -> None:
