@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 from server.db import Database
+from server.decoding import RefuseUndecodable
 from server.events import EventLog
 from server.services.common import Deps
 from server.services.drifts import DriftService
@@ -99,7 +100,7 @@ async def create_server(settings: Settings) -> App:
     deps = Deps(settings=settings, db=db, events=events, userinfo=userinfo)
 
     drain = Drain()
-    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[drain])
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[drain, RefuseUndecodable()])
     experiment_pb2_grpc.add_ExperimentServiceServicer_to_server(ExperimentService(deps), server)
     drift_pb2_grpc.add_DriftServiceServicer_to_server(DriftService(deps), server)
     user_pb2_grpc.add_UserServiceServicer_to_server(UserService(deps), server)
