@@ -31,6 +31,8 @@ class Settings:
     # Events buffered per watcher; one that falls further behind re-reads the log instead of stalling others.
     watch_queue_size: int = 1024
     grace_seconds: float = 10.0
+    # Open WatchDrifts streams one user (or one anonymous address) may hold on this process.
+    max_watches_per_user: int = 32
     # Signs page and resume tokens; defaults to a key derived from the proxy secret.
     token_secret: bytes = b""
 
@@ -62,6 +64,7 @@ class Settings:
             event_poll_seconds=_number(env, "DRIFT_MONITOR_EVENT_POLL_SECONDS", cls.event_poll_seconds, float, 0.01, 60),
             watch_queue_size=_number(env, "DRIFT_MONITOR_WATCH_QUEUE", cls.watch_queue_size, int, 1, 1_000_000),
             grace_seconds=_number(env, "DRIFT_MONITOR_GRACE_SECONDS", cls.grace_seconds, float, 0, 600),
+            max_watches_per_user=_number(env, "DRIFT_MONITOR_MAX_WATCHES_PER_USER", cls.max_watches_per_user, int, 1, 100_000),
             token_secret=env.get("DRIFT_MONITOR_TOKEN_SECRET", "").encode(),
         )
 

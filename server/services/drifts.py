@@ -25,6 +25,7 @@ from server.listing import ListSpec, Ordering
 from server.models import DRIFT_ORDER_FIELDS, Drift, Event
 from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
 from server.permissions import Level, require
+from server.quota import StreamQuota
 from server.services.common import Deps, compile_user_filter, object_id, streaming, unary
 from server.services.experiments import load as load_experiment
 
@@ -128,6 +129,7 @@ def new_drift_doc(prefix: str, drift: drift_pb2.Drift, experiment: ObjectId, cre
 class DriftService(drift_pb2_grpc.DriftServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        self.streams = StreamQuota(deps.settings.max_watches_per_user)
 
     async def _experiment(
         self, experiment_id: str, context: grpc.aio.ServicerContext, level: Level, field: str = "experiment_id"
@@ -276,12 +278,21 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
             except (PageTokenError, KeyError, TypeError, ValueError):
                 raise invalid("resume_token", "is not a token this server issued; start again without it") from None
         try:
-            async for event in self.deps.events.watch(experiment, after, self.deps.settings.heartbeat_seconds):
-                if event.type == EXPERIMENT_DELETED:
-                    raise not_found("experiment")
-                yield _event_message(event, encode_page_token(secret, {"seq": event.seq}))
+            with self.streams.hold(await self._stream_owner(context)):
+                async for event in self.deps.events.watch(experiment, after, self.deps.settings.heartbeat_seconds):
+                    if event.type == EXPERIMENT_DELETED:
+                        raise not_found("experiment")
+                    yield _event_message(event, encode_page_token(secret, {"seq": event.seq}))
         except PositionError as exc:
             raise invalid("resume_token", str(exc)) from None
+
+    async def _stream_owner(self, context: grpc.aio.ServicerContext) -> str:
+        """Whose quota a stream counts against: the user, or for anonymous callers the address Envoy saw."""
+        caller = await self.deps.caller(context)
+        if caller.user_id:
+            return caller.user_id
+        forwarded = dict((k, v) for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)).get("x-forwarded-for", "")
+        return "anonymous:" + forwarded.rsplit(",", 1)[-1].strip()
 
 
 def _event_message(event: LogEvent, token: str) -> drift_pb2.WatchDriftsResponse:
