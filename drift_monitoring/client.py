@@ -12,11 +12,12 @@ import grpc
 from google.protobuf import field_mask_pb2
 
 from drift_monitoring.auth import TokenSource, token_source
-from drift_monitoring.errors import RETRYABLE, DriftMonitorError, NotFoundError, from_rpc_error
+from drift_monitoring.errors import RETRYABLE, DriftMonitorError, InvalidArgumentError, NotFoundError, from_rpc_error
 from drift_monitoring.settings import Settings
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 
 T = TypeVar("T")
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # grpc's default receive limit, which the server keeps
 ATTEMPT_TIMEOUT = 5.0  # seconds for one attempt, within the settings' overall bound
 LEVELS = {"read": experiment_pb2.ACCESS_LEVEL_READ, "edit": experiment_pb2.ACCESS_LEVEL_EDIT, "manage": experiment_pb2.ACCESS_LEVEL_MANAGE}
 
@@ -47,6 +48,9 @@ class Client:
         budget (settings.timeout) is spent; only idempotent calls may pass retry=True."""
         if self._closed:
             raise DriftMonitorError("this Client is closed; create a new one")
+        if (size := request.ByteSize()) > MAX_MESSAGE_BYTES:
+            # The server would say RESOURCE_EXHAUSTED, which reads as "retry later": it never succeeds.
+            raise InvalidArgumentError(f"request: {size} bytes is over the server's {MAX_MESSAGE_BYTES} byte message limit", "request")
         deadline = time.monotonic() + (self.settings.timeout if budget is None else budget)
         delay = 0.1
         while True:
