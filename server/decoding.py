@@ -8,6 +8,7 @@ nesting deeper than protobuf's parse limit) ends the call with UNKNOWN ("Unexpec
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,9 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from server.errors import invalid
+
+
+OWN = "/drift_monitoring.v1."
 
 
 class _Undecodable:
@@ -44,7 +48,10 @@ def _refusal(error: DecodeError) -> grpc.Status:
 class RefuseUndecodable(grpc.aio.ServerInterceptor):
     async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
         handler = await continuation(handler_call_details)
-        if handler is None or handler.request_streaming:
+        # Our own services only: health and reflection have their own (coroutine-style) streaming handlers.
+        if handler is None or handler.request_streaming or not handler_call_details.method.startswith(OWN):
+            return handler
+        if handler.unary_stream and not inspect.isasyncgenfunction(handler.unary_stream):
             return handler
         kwargs = {"request_deserializer": _lenient(handler.request_deserializer), "response_serializer": handler.response_serializer}
         if handler.unary_stream:

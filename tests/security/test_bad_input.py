@@ -341,5 +341,9 @@ def test_undecodable_grpc_requests_are_invalid_argument(editor_world, channel, d
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, f"{case}: {error.code().name} {error.details()}"
     error = _raw_call(channel, "DriftService/ListDrifts", b"\x0a\x02\xff\xfe", metadata)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    watch = channel.unary_stream("/drift_monitoring.v1.DriftService/WatchDrifts", request_serializer=None, response_deserializer=None)
+    with pytest.raises(grpc.RpcError) as caught:
+        next(watch(b"\x0a\x02\xff\xfe", metadata=metadata, timeout=10))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert snapshot(db, targets.experiment_id) == before
 
