@@ -312,3 +312,23 @@ async def test_server_port_refuses_even_the_secret_without_envoy_checking_tokens
         assert all(e.public for e in listed.experiments)
     finally:
         await channel.close()
+
+
+async def test_a_drift_of_a_private_experiment_is_not_reachable_through_ones_own(people, shared_scenario, db):
+    """outsider owns an experiment and names a private experiment's drift under it: the drift is looked
+    up within the experiment in the path, so it is not found, and it stays as it was."""
+    outsider = people["outsider"]
+    own = await outsider.create_experiment()
+    foreign = shared_scenario.private_drift_id
+    before = db.drifts.find_one({"_id": ObjectId(foreign)})
+    calls = [
+        outsider.get_drift(own.id, foreign),
+        outsider.update_drift(own.id, foreign, ["tags"], tags=["mine"]),
+        outsider.delete_drift(own.id, foreign),
+    ]
+    for call in calls:
+        assert (await _refused(call)).code() == Code.NOT_FOUND
+    reused = await outsider.create_drift(own.id, request_id="same-as-elsewhere")  # request ids are per experiment
+    assert reused.experiment_id == own.id
+    assert db.drifts.find_one({"_id": ObjectId(foreign)}) == before
+    await outsider.delete_experiment(own.id)
