@@ -332,3 +332,19 @@ async def test_a_drift_of_a_private_experiment_is_not_reachable_through_ones_own
     assert reused.experiment_id == own.id
     assert db.drifts.find_one({"_id": ObjectId(foreign)}) == before
     await outsider.delete_experiment(own.id)
+
+
+async def test_a_resume_token_from_a_private_stream_opens_nothing_else(people, scenario):
+    """Resume tokens carry a position in the one event log, not an experiment: replayed on the public
+    experiment they give its events only, and on the private one an outsider is still NOT_FOUND."""
+    reader, outsider, manager = people["reader"], people["outsider"], people["manager"]
+    async with reader.watch(scenario.private.id) as watcher:
+        token = (await watcher.ready()).resume_token
+    secret = await manager.create_drift(scenario.private.id, model="after-the-token")
+    public = await manager.create_drift(scenario.public.id, model="public-after-the-token")
+    async with outsider.watch(scenario.public.id, token) as replay:
+        seen = await replay.changes(1)
+        assert [e.drift.id for e in seen] == [public.id] and await replay.quiet(0.5) == []
+    async with outsider.watch(scenario.private.id, token) as refused:
+        assert (await refused.error()).code() == Code.NOT_FOUND
+    assert secret.id not in {e.drift.id for e in seen}
