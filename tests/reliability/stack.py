@@ -140,14 +140,13 @@ class Stack:
         provider = self.issuer.provider(cache_duration=cache_duration)
         self.envoy = RestartableEnvoy(directory, "envoy", self.server, [provider], ca_pem.parent, "--rate-limit", "100000")  # type: ignore[arg-type]
 
-    def client(self, persona: str = "manager", **settings: Any) -> Client:
-        options: dict[str, Any] = {"url": self.envoy.target, "ca_bundle": str(self.ca_pem), "token": self.issuer.token(persona),
-                                   "state_dir": self.directory / f"state-{persona}", "timeout": 10, **settings}
-        return Client(**options)
-
     def settings(self, persona: str = "manager", **settings: Any) -> dict[str, Any]:
+        """Client settings for a persona through this stack's Envoy, with a spool of the persona's own."""
         return {"url": self.envoy.target, "ca_bundle": str(self.ca_pem), "token": self.issuer.token(persona),
                 "state_dir": self.directory / f"state-{persona}", "timeout": 10, **settings}
+
+    def client(self, persona: str = "manager", **settings: Any) -> Client:
+        return Client(**self.settings(persona, **settings))
 
     def heal(self) -> None:
         """Bring back whatever a test left dead."""

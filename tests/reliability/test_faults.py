@@ -14,7 +14,7 @@ import pytest
 
 from drift_monitoring import Client, DriftMonitor, sync
 from drift_monitoring.monitor import spool_for
-from drift_monitoring.v1 import experiment_pb2
+from drift_monitoring.v1 import user_pb2, user_pb2_grpc
 from tests.reliability.workload import Ledger, Writer, audit, start_watchers
 
 
@@ -108,10 +108,8 @@ def test_issuer_killed_tokens_keep_working(healthy):
     with stack.client("editor") as client:
         client.register()
 
-    def who(token: str) -> experiment_pb2.ListExperimentsResponse:
+    def who(token: str) -> user_pb2.User:
         with grpc.secure_channel(stack.envoy.target, grpc.ssl_channel_credentials(stack.ca_pem.read_bytes())) as channel:
-            from drift_monitoring.v1 import user_pb2, user_pb2_grpc
-
             return user_pb2_grpc.UserServiceStub(channel).GetCurrentUser(
                 user_pb2.GetCurrentUserRequest(), metadata=(("authorization", f"Bearer {token}"),), timeout=10)
 

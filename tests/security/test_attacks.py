@@ -22,7 +22,7 @@ import pytest
 from bson import ObjectId
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
+from drift_monitoring.v1 import drift_pb2, user_pb2
 from sandbox.issuer.keys import persona_claims
 from tests.integration.helpers import ADMIN, Api, Code, RpcError, gateway_metadata
 

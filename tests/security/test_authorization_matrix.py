@@ -18,9 +18,10 @@ import pytest
 from google.protobuf import field_mask_pb2
 
 from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
+from server.settings import Settings
 from tests.edge.test_edge import BAD_TOKENS
 from tests.integration.conftest import Gateway, Scenario, build_scenario
-from tests.integration.helpers import Api, Code, Persona, RpcError, unique
+from tests.integration.helpers import ADMIN, Api, Code, Persona, RpcError, gateway_metadata, unique
 from tests.integration.test_permissions import MATRIX as INTEGRATION_MATRIX
 from tests.integration.test_permissions import PERSONAS, _first_watch_message
 
@@ -160,8 +161,6 @@ async def test_bad_tokens_are_refused_on_every_rpc(gateway: Gateway, issuer, peo
 @pytest.mark.parametrize("headers", ["none", "forged identity", "wrong secret"])
 async def test_every_rpc_refuses_calls_that_bypass_envoy(server, issuer, shared_scenario, headers):
     """The server port answers nothing without Envoy's secret, whatever identity headers come along."""
-    from tests.integration.helpers import ADMIN, gateway_metadata
-
     metadata = {
         "none": (),
         "forged identity": gateway_metadata(ADMIN.claims(issuer.url))[1:],  # the payload without the secret
@@ -184,8 +183,6 @@ async def test_every_rpc_refuses_calls_that_bypass_envoy(server, issuer, shared_
 
 async def test_the_backend_listens_on_loopback_only(server):
     assert server.target.startswith("127.0.0.1:")
-    from server.settings import Settings
-
     assert Settings(proxy_secret="x" * 16).listen.startswith("127.0.0.1:")  # and so does the default
 
 
