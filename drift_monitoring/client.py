@@ -13,12 +13,13 @@ import grpc
 from google.protobuf import field_mask_pb2
 
 from drift_monitoring.auth import TokenSource, token_source
-from drift_monitoring.errors import RETRYABLE, DriftMonitorError, NotFoundError, from_rpc_error
+from drift_monitoring.errors import RETRYABLE, DriftMonitorError, InvalidArgumentError, NotFoundError, from_rpc_error
 from drift_monitoring.sender import Sender
 from drift_monitoring.settings import Settings
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 
 T = TypeVar("T")
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # grpc's default receive limit, which the server keeps
 ATTEMPT_TIMEOUT = 5.0  # seconds for one attempt, within the settings' overall bound
 LEVELS = {"read": experiment_pb2.ACCESS_LEVEL_READ, "edit": experiment_pb2.ACCESS_LEVEL_EDIT, "manage": experiment_pb2.ACCESS_LEVEL_MANAGE}
 
@@ -53,6 +54,9 @@ class Client:
         budget (settings.timeout) is spent; only idempotent calls may pass retry=True."""
         if self._closed:
             raise DriftMonitorError("this Client is closed; create a new one")
+        if (size := request.ByteSize()) > MAX_MESSAGE_BYTES:
+            # The server would say RESOURCE_EXHAUSTED, which reads as "retry later": it never succeeds.
+            raise InvalidArgumentError(f"request: {size} bytes is over the server's {MAX_MESSAGE_BYTES} byte message limit", "request")
         deadline = time.monotonic() + (self.settings.timeout if budget is None else budget)
         delay = 0.1
         while True:
@@ -174,7 +178,7 @@ class Client:
                     yield event
                 return
             except grpc.RpcError as exc:
-                if exc.code() not in RETRYABLE:
+                if exc.code() not in RETRYABLE and not _stream_reset(exc):
                     raise from_rpc_error(exc) from exc
                 time.sleep(random.uniform(0.5, 1.5))
             finally:
@@ -187,6 +191,13 @@ class Client:
             if not page.next_page_token:
                 return
             request.page_token = page.next_page_token
+
+
+def _stream_reset(exc: grpc.RpcError) -> bool:
+    """A stream cut below gRPC: when the server dies mid-stream, Envoy can only reset the client's HTTP/2
+    stream (there is no status to send after the first message), which grpc reports as INTERNAL
+    "RST_STREAM". Resuming from the last token is right then; a real INTERNAL from the server is not."""
+    return exc.code() == grpc.StatusCode.INTERNAL and "RST_STREAM" in (exc.details() or "")
 
 
 __all__ = ["Client"]

@@ -28,7 +28,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from drift_monitoring.client import Client
-from drift_monitoring.errors import InvalidArgumentError, NotFoundError, UnavailableError
+from drift_monitoring.errors import DriftMonitorError, InvalidArgumentError, NotFoundError, UnavailableError
 from drift_monitoring.sender import Op, Run, deliver_final
 from drift_monitoring.settings import Settings
 from drift_monitoring.spool import Spool, done
@@ -142,7 +142,13 @@ class DriftMonitor:
             return
         # Spooled first (a crash of the job from here on loses nothing), then sent in the background;
         # the sender fsyncs what has to stay in the spool, so the job never waits for the disk either.
-        spooled = self._spool()
+        try:
+            spooled: Path | None = self._spool()
+        except DriftMonitorError as exc:
+            if self.offline:
+                raise  # neither sent nor saved: the one case the job must hear about
+            log.warning("%s; sending it without a local copy", exc)
+            spooled = None
         self._submit("persist" if self.offline else "final", [], spooled)
 
     # -- sending --------------------------------------------------------------------------------------
@@ -169,7 +175,15 @@ class DriftMonitor:
 
     def _spool(self) -> Path:
         record = {"experiment": self.experiment_name, "request_id": self.request_id, "drift": json_format.MessageToDict(self.drift)}
-        path = spool_for(self._client.settings).add(record, durable=False)  # type: ignore[union-attr]
+        spool = spool_for(self._client.settings)  # type: ignore[union-attr]
+        try:
+            path = spool.add(record, durable=False)
+        except OSError as exc:
+            reason = "sent (server unreachable) nor saved" if self.offline else "saved"
+            raise DriftMonitorError(
+                f"drift monitor: the run of {self.experiment_name!r} (request_id {self.request_id}) could not be {reason} "
+                f"to the spool {spool.directory}: {exc}"
+            ) from exc
         if self.offline:
             log.warning("drift monitor: run saved to %s; `drift-monitor sync` sends it", path)
         return path
@@ -205,8 +219,11 @@ class SpoolBreaker:
 
     def trip(self) -> None:
         marker = _breaker(self.settings)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError as error:  # only an optimisation; the job runs on, and _spool reports a spool it cannot use
+            log.warning("drift monitor: cannot write to %s (%s)", marker.parent, error)
 
     def tripped(self) -> bool:
         return _recently_unreachable(self.settings)

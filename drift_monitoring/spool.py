@@ -8,6 +8,7 @@ taken back. The server makes replays harmless anyway: every record carries its d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -31,13 +32,18 @@ class Spool:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         name = uuid.uuid4().hex
         tmp = self.directory / f".{name}.tmp"
-        with tmp.open("w") as out:
-            json.dump(record, out)
-            out.flush()
-            if durable:
-                os.fsync(out.fileno())
         final = self.directory / f"{name}.json"
-        tmp.replace(final)
+        try:
+            with tmp.open("w") as out:
+                json.dump(record, out)
+                out.flush()
+                if durable:
+                    os.fsync(out.fileno())
+            tmp.replace(final)
+        except BaseException:
+            with contextlib.suppress(OSError):  # a full disk leaves no half-written file behind
+                tmp.unlink(missing_ok=True)
+            raise
         if durable:
             _fsync_directory(self.directory)
         return final

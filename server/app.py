@@ -20,6 +20,7 @@ from grpc_reflection.v1alpha import reflection
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 from server import metrics
 from server.db import Database
+from server.decoding import RefuseUndecodable
 from server.events import EventLog
 from server.services.common import Deps
 from server.services.drifts import DriftService
@@ -105,7 +106,7 @@ async def create_server(settings: Settings) -> App:
 
     drain = Drain()
     # RpcMetrics first: it also sees the calls Drain refuses.
-    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[metrics.RpcMetrics(), drain])
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[metrics.RpcMetrics(), drain, RefuseUndecodable()])
     experiment_pb2_grpc.add_ExperimentServiceServicer_to_server(ExperimentService(deps), server)
     drift_pb2_grpc.add_DriftServiceServicer_to_server(DriftService(deps), server)
     user_pb2_grpc.add_UserServiceServicer_to_server(UserService(deps), server)

@@ -33,6 +33,8 @@ class Settings:
     # Events kept for resuming watches; older ones are deleted (a resume from before them is refused).
     event_retention: int = 100_000
     grace_seconds: float = 10.0
+    # Open WatchDrifts streams one user (or one anonymous address) may hold on this process.
+    max_watches_per_user: int = 32
     # Signs page and resume tokens; defaults to a key derived from the proxy secret.
     token_secret: bytes = b""
     # host:port of the Prometheus /metrics endpoint; empty = not served.
@@ -67,6 +69,7 @@ class Settings:
             watch_queue_size=_number(env, "DRIFT_MONITOR_WATCH_QUEUE", cls.watch_queue_size, int, 1, 1_000_000),
             event_retention=_number(env, "DRIFT_MONITOR_EVENT_RETENTION", cls.event_retention, int, 100, 1_000_000_000),
             grace_seconds=_number(env, "DRIFT_MONITOR_GRACE_SECONDS", cls.grace_seconds, float, 0, 600),
+            max_watches_per_user=_number(env, "DRIFT_MONITOR_MAX_WATCHES_PER_USER", cls.max_watches_per_user, int, 1, 100_000),
             token_secret=env.get("DRIFT_MONITOR_TOKEN_SECRET", "").encode(),
             metrics_listen=env.get("DRIFT_MONITOR_METRICS_LISTEN", ""),
         )

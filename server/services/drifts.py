@@ -21,9 +21,10 @@ from server.errors import invalid, not_found
 from server.events import CREATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError
 from server.filtering import FieldSpec
 from server.listing import ListSpec, Ordering
-from server.models import DRIFT_ORDER_FIELDS, Drift
+from server.models import DRIFT_ORDER_FIELDS, Drift, Event
 from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
 from server.permissions import Level, require
+from server.quota import StreamQuota
 from server.services.common import Deps, compile_user_filter, object_id, streaming, unary
 from server.services.experiments import load as load_experiment
 
@@ -127,6 +128,7 @@ def new_drift_doc(prefix: str, drift: drift_pb2.Drift, experiment: ObjectId, cre
 class DriftService(drift_pb2_grpc.DriftServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        self.streams = StreamQuota(deps.settings.max_watches_per_user)
 
     async def _experiment(
         self, experiment_id: str, context: grpc.aio.ServicerContext, level: Level, field: str = "experiment_id"
@@ -151,12 +153,24 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
         return drift_to_proto(await self.deps.db.run(self._insert_one, doc))
 
     def _insert_one(self, doc: dict[str, Any]) -> dict[str, Any]:
-        try:
-            _collection().insert_one(doc)
-        except DuplicateKeyError:  # a retry: answer with what the first request stored
-            return _collection().find_one({"_id": doc["_id"]})
-        self.deps.events.append(doc["experiment"], CREATED, doc)
+        with self.deps.events.drift_lock(doc["_id"]):
+            try:
+                _collection().insert_one(doc)
+            except DuplicateKeyError:  # a retry: answer with what the first request stored
+                return self._replayed(doc["_id"])
+            self.deps.events.append(doc["experiment"], CREATED, doc)
         return doc
+
+    def _replayed(self, drift_id: ObjectId) -> dict[str, Any]:
+        """The stored drift of a retried create, its CREATED event appended if the first attempt never
+        got to it: a server killed between the two writes (no transactions on FerretDB v1) would leave
+        a drift that no watcher ever hears of. Retries are rare, so the event-log scan is affordable."""
+        stored = _collection().find_one({"_id": drift_id})
+        if stored is not None and Event._get_collection().find_one(
+            {"experiment": stored["experiment"], "type": CREATED, "drift._id": drift_id}, {"_id": 1}
+        ) is None:
+            self.deps.events.append(stored["experiment"], CREATED, stored)
+        return stored
 
     @unary
     async def BatchCreateDrifts(self, request: drift_pb2.BatchCreateDriftsRequest, context: grpc.aio.ServicerContext) -> drift_pb2.BatchCreateDriftsResponse:
@@ -185,10 +199,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
         fresh = [doc for index, doc in enumerate(docs) if index not in repeated]
         if fresh:
             self.deps.events.append_many(fresh[0]["experiment"], CREATED, fresh)
-        return [
-            _collection().find_one({"_id": doc["_id"]}) if index in repeated else doc
-            for index, doc in enumerate(docs)
-        ]
+        return [self._replayed(doc["_id"]) if index in repeated else doc for index, doc in enumerate(docs)]
 
     # -- read -----------------------------------------------------------------------------------------
 
@@ -268,12 +279,21 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
             except (PageTokenError, KeyError, TypeError, ValueError):
                 raise invalid("resume_token", "is not a token this server issued; start again without it") from None
         try:
-            async for event in self.deps.events.watch(experiment, after, self.deps.settings.heartbeat_seconds):
-                if event.type == EXPERIMENT_DELETED:
-                    raise not_found("experiment")
-                yield _event_message(event, encode_page_token(secret, {"seq": event.seq}))
+            with self.streams.hold(await self._stream_owner(context)):
+                async for event in self.deps.events.watch(experiment, after, self.deps.settings.heartbeat_seconds):
+                    if event.type == EXPERIMENT_DELETED:
+                        raise not_found("experiment")
+                    yield _event_message(event, encode_page_token(secret, {"seq": event.seq}))
         except PositionError as exc:
             raise invalid("resume_token", str(exc)) from None
+
+    async def _stream_owner(self, context: grpc.aio.ServicerContext) -> str:
+        """Whose quota a stream counts against: the user, or for anonymous callers the address Envoy saw."""
+        caller = await self.deps.caller(context)
+        if caller.user_id:
+            return caller.user_id
+        forwarded = dict((k, v) for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)).get("x-forwarded-for", "")
+        return "anonymous:" + forwarded.rsplit(",", 1)[-1].strip()
 
 
 def _event_message(event: LogEvent, token: str) -> drift_pb2.WatchDriftsResponse:

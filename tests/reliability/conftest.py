@@ -1,0 +1,24 @@
+"""Reliability tests run on stacks of their own (tests/reliability/stack.py): they kill processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.stack import Stack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, ca_pem: Path) -> Iterator[Stack]:
+    own = Stack(tmp_path_factory.mktemp("reliability"), ca_pem)
+    yield own
+    own.stop()
+
+
+@pytest.fixture
+def healthy(stack: Stack) -> Iterator[Stack]:
+    """The module's stack, brought back to life after the test whatever it killed."""
+    yield stack
+    stack.heal()
