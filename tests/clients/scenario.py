@@ -66,16 +66,23 @@ def in_go(env: dict[str, str], name: str) -> dict[str, Any]:
 TS_PACKAGE = Path(__file__).parents[2] / "clients" / "ts"
 
 
-def in_typescript(env: dict[str, str], name: str) -> dict[str, Any]:
-    """clients/ts built with tsc (so the script runs what is in src now), then examples/crosslang.mjs under
-    plain node: gRPC over HTTP/2 through Envoy, trusting the dev CA through NODE_EXTRA_CA_CERTS."""
+def build_typescript() -> None:
+    """clients/ts built with tsc into dist/, so scripts importing the package run what is in src now."""
     assert (TS_PACKAGE / "node_modules").is_dir(), "clients/ts has no node_modules: run `make ts-client` (npm ci)"
     build = subprocess.run(["npm", "run", "--silent", "build"], cwd=TS_PACKAGE, capture_output=True, text=True, timeout=180)
     assert build.returncode == 0, build.stdout + build.stderr
+
+
+def node(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Plain node in clients/ts (the package imports itself by name), trusting the dev CA like any Node user."""
     environment = {**os.environ, **env, "NODE_EXTRA_CA_CERTS": env["DRIFT_MONITOR_CA_BUNDLE"]}
-    spec = Path(__file__).parent / "scenario.json"
-    result = subprocess.run(["node", "examples/crosslang.mjs", str(spec), name], cwd=TS_PACKAGE, env=environment,
-                            capture_output=True, text=True, timeout=120)
+    return subprocess.run(["node", *args], cwd=TS_PACKAGE, env=environment, capture_output=True, text=True, timeout=120)
+
+
+def in_typescript(env: dict[str, str], name: str) -> dict[str, Any]:
+    """examples/crosslang.mjs on the built package: gRPC over HTTP/2 through Envoy."""
+    build_typescript()
+    result = node(["examples/crosslang.mjs", str(Path(__file__).parent / "scenario.json"), name], env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
