@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv bench-venv tools proto proto-check lint db run up down test bench web web-gen browser backup restore compose-check dashboards docker-locks
+.PHONY: help venv bench-venv tools proto proto-check lint db run up down test bench web web-gen ts-client ts-gen browser backup restore compose-check dashboards docker-locks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -61,7 +61,7 @@ PROMQL := deploy/promql
 $(PROMQL)/node_modules/.package-lock.json: $(PROMQL)/package-lock.json
 	npm ci --prefix $(PROMQL) --no-audit --no-fund --loglevel=error
 
-test: venv bench-venv web browser tools $(PROMQL)/node_modules/.package-lock.json  ## run every test against real FerretDB (started if nothing answers) and real servers
+test: venv bench-venv web ts-client browser tools $(PROMQL)/node_modules/.package-lock.json  ## run every test against real FerretDB (started if nothing answers) and real servers
 	@# pytest exits 5 when it collected nothing: a failure, and said so.
 	$(PY) -m pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$code; }
 
@@ -81,6 +81,15 @@ web: web/dist/index.html  ## install the page's npm packages (npm ci) and build 
 
 web-gen: venv web/node_modules/.stamp  ## regenerate web/src/gen (TypeScript) from protos/
 	cd web && npm run gen
+
+clients/ts/node_modules/.stamp: clients/ts/package-lock.json
+	cd clients/ts && npm ci --no-audit --no-fund
+	touch $@
+
+ts-client: clients/ts/node_modules/.stamp  ## the TypeScript package's npm packages (npm ci); tests build it with tsc
+
+ts-gen: venv clients/ts/node_modules/.stamp  ## regenerate clients/ts/src/gen (TypeScript for Node) from protos/
+	cd clients/ts && npm run gen
 
 browser:  ## Debian's Chromium for the page's end-to-end tests (installed with apt-get when missing)
 	@command -v chromium >/dev/null || { \

@@ -1,5 +1,5 @@
-"""The cross-language scenario, once per language: register, create an experiment, start watching it,
-record the runs of scenario.json the way that language's users would, list them, and collect the watched
+"""The cross-language scenario, once per language (Python, Go, TypeScript, curl): register, create an
+experiment, start watching it, record the runs of scenario.json the way that language's users would, list them, and collect the watched
 events until every run is complete. How many calls a run takes is each client's business (Python's
 DriftMonitor sends in the background and coalesces; Go's Run and curl send each step): what must agree
 is what is stored and what watchers see a run become. Each returns {"experiment_id", "listed", "watched"} as proto JSON
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import time
 import uuid
@@ -58,6 +59,30 @@ def in_python(settings: dict[str, Any], name: str) -> dict[str, Any]:
 def in_go(env: dict[str, str], name: str) -> dict[str, Any]:
     spec = Path(__file__).parent / "scenario.json"
     result = go("run", "./internal/crosslang", "-spec", str(spec), "-experiment", name, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+TS_PACKAGE = Path(__file__).parents[2] / "clients" / "ts"
+
+
+def build_typescript() -> None:
+    """clients/ts built with tsc into dist/, so scripts importing the package run what is in src now."""
+    assert (TS_PACKAGE / "node_modules").is_dir(), "clients/ts has no node_modules: run `make ts-client` (npm ci)"
+    build = subprocess.run(["npm", "run", "--silent", "build"], cwd=TS_PACKAGE, capture_output=True, text=True, timeout=180)
+    assert build.returncode == 0, build.stdout + build.stderr
+
+
+def node(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Plain node in clients/ts (the package imports itself by name), trusting the dev CA like any Node user."""
+    environment = {**os.environ, **env, "NODE_EXTRA_CA_CERTS": env["DRIFT_MONITOR_CA_BUNDLE"]}
+    return subprocess.run(["node", *args], cwd=TS_PACKAGE, env=environment, capture_output=True, text=True, timeout=120)
+
+
+def in_typescript(env: dict[str, str], name: str) -> dict[str, Any]:
+    """examples/crosslang.mjs on the built package: gRPC over HTTP/2 through Envoy."""
+    build_typescript()
+    result = node(["examples/crosslang.mjs", str(Path(__file__).parent / "scenario.json"), name], env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -1,5 +1,5 @@
-"""One scenario in Python (DriftMonitor), Go (driftmonitor.Run) and curl (REST/JSON): create an experiment,
-record three runs, list them, watch them. The stored records, the listings and the watched events must be
+"""One scenario in Python (DriftMonitor), Go (driftmonitor.Run), TypeScript (clients/ts over gRPC) and curl
+(REST/JSON): create an experiment, record three runs, list them, watch them. The stored records, the listings and the watched events must be
 the same field by field, apart from what is unique to each record (ids, names, request ids, times)."""
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def differences(left: Any, right: Any) -> list[str]:
 
 # Each is compared with Python. A new language adds a driver in scenario.py that prints the same report
 # ({"experiment_id", "listed", "watched"}, proto JSON) and its name here.
-OTHERS = ["go", "curl"]
+OTHERS = ["go", "typescript", "curl"]
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +90,7 @@ def outcomes(edge_env, envoy, ca_pem: Path, issuer, tmp_path_factory) -> dict[st
     return {
         "python": scenario.in_python(settings, f"scenario-python-{suffix}"),
         "go": scenario.in_go(edge_env, f"scenario-go-{suffix}"),
+        "typescript": scenario.in_typescript(edge_env, f"scenario-typescript-{suffix}"),
         "curl": scenario.in_curl(envoy.url, ca_pem, edge_env["DRIFT_MONITOR_TOKEN"], f"scenario-curl-{suffix}", tmp_path_factory.mktemp("curl")),
     }
 
@@ -116,7 +117,7 @@ def test_listings_and_watches_are_identical(outcomes, language):
 
 
 def test_what_all_stored_is_the_spec(outcomes, db):
-    """Identical is not enough: the records say what the scenario recorded (so all three are not equally wrong)."""
+    """Identical is not enough: the records say what the scenario recorded (so all of them are not equally wrong)."""
     drifts = stored(db, outcomes["python"]["experiment_id"])["drifts"]
     for drift, run in zip(drifts, scenario.SPEC["runs"]):
         assert drift["model"] == run["model"] and drift["tags"] == run["tags"] and drift["status"] == "COMPLETED"

@@ -1,4 +1,6 @@
-"""web/src/gen is what `npm run gen` makes from protos/ now: a fresh generation differs in no file."""
+"""The generated TypeScript is what the generator makes from protos/ now: for web/src/gen (`cd web && npm run gen`)
+and clients/ts/src/gen (`cd clients/ts && npm run gen`, the same script with the package's own template), a
+fresh generation differs in no file."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import pytest
 
 from tests.harness import ROOT
 
-GEN = ROOT / "web" / "src" / "gen"
+GEN_SCRIPT = ROOT / "web" / "scripts" / "gen.mjs"
+PACKAGES = {"web": ROOT / "web", "clients/ts": ROOT / "clients" / "ts"}
 
 
 def files(base: Path) -> set[str]:
@@ -18,10 +21,13 @@ def files(base: Path) -> set[str]:
 
 
 @pytest.mark.timeout(120)
-def test_generated_typescript_is_fresh(tmp_path):
-    fresh = tmp_path / "gen"
-    subprocess.run(["node", "scripts/gen.mjs", "--out", str(fresh)], cwd=ROOT / "web", check=True, capture_output=True)
-    want, have = files(fresh), files(GEN)
-    stale = sorted(name for name in want | have if name not in want or name not in have or not filecmp.cmp(fresh / name, GEN / name, shallow=False))
-    assert not stale, f"web/src/gen is stale; run `cd web && npm run gen`. Differs: {stale}"
+@pytest.mark.parametrize("package", PACKAGES)
+def test_generated_typescript_is_fresh(tmp_path, package):
+    directory = PACKAGES[package]
+    assert (directory / "node_modules" / ".bin" / "buf").exists(), f"{package} has no node_modules: run `make test` (npm ci)"
+    fresh, gen = tmp_path / "gen", directory / "src" / "gen"
+    subprocess.run(["node", str(GEN_SCRIPT), "--package", str(directory), "--out", str(fresh)], check=True, capture_output=True)
+    want, have = files(fresh), files(gen)
+    stale = sorted(name for name in want | have if name not in want or name not in have or not filecmp.cmp(fresh / name, gen / name, shallow=False))
+    assert not stale, f"{package}/src/gen is stale; run `cd {package} && npm run gen`. Differs: {stale}"
     assert "drift_monitoring/v1/drift_pb.ts" in want

@@ -1,6 +1,9 @@
 // Regenerates src/gen from ../protos: the repository's descriptor image (scripts/gen_protos.py's
 // descriptor_set, which resolves google/api from PyPI) fed to `buf generate` with the local protoc-gen-es.
-//   node scripts/gen.mjs [--out DIR]    (default src/gen; the staleness test generates elsewhere and compares)
+//   node scripts/gen.mjs [--out DIR] [--package DIR]
+// --out: default <package>/src/gen (the staleness tests generate elsewhere and compare). --package: the npm
+// package whose buf.gen.yaml and node_modules/.bin (buf, protoc-gen-es) are used, default web/; clients/ts
+// generates its Node client with this same script and its own template (import_extension=js for Node's ESM).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,8 +12,10 @@ import { fileURLToPath } from "node:url";
 
 const web = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const root = resolve(web, "..");
-const outFlag = process.argv.indexOf("--out");
-const out = outFlag > 0 ? resolve(process.argv[outFlag + 1]) : join(web, "src", "gen");
+const flag = (name) => { const at = process.argv.indexOf(name); return at > 0 ? resolve(process.argv[at + 1]) : undefined; };
+const pkg = flag("--package") ?? web;
+const out = flag("--out") ?? join(pkg, "src", "gen");
+const bin = join(pkg, "node_modules", ".bin");
 const python = process.env.PYTHON ?? join(root, ".venv", "bin", "python");
 
 const tmp = mkdtempSync(join(tmpdir(), "dm-web-gen-"));
@@ -21,9 +26,9 @@ try {
   execFileSync(python, ["-c", build, root, image], { stdio: "inherit" });
   const template = join(tmp, "buf.gen.yaml");
   // Well-known types are not generated: protoc-gen-es imports them from @bufbuild/protobuf/wkt.
-  execFileSync(join(web, "node_modules", ".bin", "buf"),
-    ["generate", image, "--template", join(web, "buf.gen.yaml"), "--exclude-path", "google/protobuf"],
-    { cwd: tmp, stdio: "inherit", env: { ...process.env, PATH: `${join(web, "node_modules", ".bin")}:${process.env.PATH}` } });
+  execFileSync(join(bin, "buf"),
+    ["generate", image, "--template", join(pkg, "buf.gen.yaml"), "--exclude-path", "google/protobuf"],
+    { cwd: tmp, stdio: "inherit", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
   rmSync(out, { recursive: true, force: true });
   execFileSync("cp", ["-r", join(tmp, "gen"), out]);
 } finally {
