@@ -29,8 +29,10 @@ $(BENCH_VENV)/.stamp: bench/requirements.txt
 
 bench-venv: $(BENCH_VENV)/.stamp  ## the benchmarks' own venv: MLflow and matplotlib
 
-proto: venv  ## regenerate the code derived from protos/: Python stubs, Go client stubs, OpenAPI
+proto: venv web/node_modules/.stamp clients/ts/node_modules/.stamp  ## regenerate everything derived from protos/: Python, Go, OpenAPI, TypeScript (web and clients/ts)
 	$(PY) scripts/gen_protos.py
+	cd web && npm run gen
+	cd clients/ts && npm run gen
 
 proto-check: venv  ## fail when generated code is stale
 	$(PY) scripts/gen_protos.py --check
