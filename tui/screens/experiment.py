@@ -26,7 +26,6 @@ ORDERS = ("create_time desc", "create_time", "update_time desc", "start_time des
 LIVE_ORDER = ORDERS[0]  # the view new runs can be put into without asking the server
 COLUMN_ORDERS = {"time": "create_time", "model": "model", "status": "status"}
 MAX_ROWS = 2000  # live runs beyond this push the oldest out; scrolling down pages them in again
-PREFETCH = 20  # rows before the end at which the next page is asked for
 KEYSET = "\0keyset"  # continue below the oldest loaded run by filter, after trimming lost the page token
 REMEMBERED_EVENTS = 10_000
 
@@ -173,10 +172,9 @@ class ExperimentScreen(DashboardScreen):
         self.query_one(DriftTable).append(new)
         self.redraw()
 
-    @on(DataTable.RowHighlighted, "#drifts")
-    def near_end(self, event: DataTable.RowHighlighted) -> None:
-        table = self.query_one(DriftTable)
-        if self.next_token and not self.loading_more and event.cursor_row >= table.row_count - PREFETCH:
+    @on(DriftTable.NearEnd)
+    def near_end(self) -> None:
+        if self.next_token and not self.loading_more and self.first_paint is not None:
             self.loading_more = True
             self.load_more()
 

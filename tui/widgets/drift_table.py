@@ -4,6 +4,8 @@ model (which runs, in which order) and pages from the server, so 100,000 runs ne
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable
 
 from drift_monitoring.v1 import drift_pb2
@@ -27,6 +29,29 @@ def cells(drift: drift_pb2.Drift) -> tuple[object, ...]:
 
 
 class DriftTable(DataTable[object]):
+    BINDINGS = [
+        Binding("home", "scroll_top", "Top", show=False),
+        Binding("end", "scroll_bottom", "Bottom", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+    NEAR = 20  # rows from the end at which the next page is wanted
+
+    class NearEnd(Message):
+        """The view reached the last rows (by cursor or by scrolling): time for the next server page."""
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.row_count and new_value >= self.max_scroll_y - self.NEAR:
+            self.post_message(self.NearEnd())
+
+    def watch_cursor_coordinate(self, old: object, new: object) -> None:
+        super().watch_cursor_coordinate(old, new)  # type: ignore[arg-type]
+        if self.row_count and self.cursor_row >= self.row_count - self.NEAR:
+            self.post_message(self.NearEnd())
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
