@@ -19,9 +19,10 @@ class DriftDashboard(App[None]):
     TITLE = "Drift Monitoring"
     BINDINGS = [Binding("q", "quit", "Quit"), Binding("question_mark", "show_help_panel", "Keys")]
 
-    def __init__(self, settings: Settings, *, experiment: str = "", backend: Backend | None = None) -> None:
+    def __init__(self, settings: Settings, *, experiment: str = "", server_label: str = "", backend: Backend | None = None) -> None:
         super().__init__()
         self.backend = backend or Backend(settings)
+        self.server_label = server_label or settings.target  # how the status bar names the server
         self.start_experiment = experiment
         self.user_name, self.connection = "…", CONNECTING
         self.backend.on_state(lambda state: self.post_message(ConnectionChanged(state)))
@@ -56,7 +57,7 @@ class DriftDashboard(App[None]):
                 self.fill_status(bar)
 
     def fill_status(self, bar: StatusBar) -> None:
-        bar.user, bar.state, bar.server = self.user_name, self.connection, self.backend.settings.target
+        bar.user, bar.state, bar.server = self.user_name, self.connection, self.server_label
 
     def on_unmount(self) -> None:
         self.backend.close()

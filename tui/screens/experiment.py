@@ -73,7 +73,6 @@ class ExperimentScreen(DashboardScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one(StatusBar).where = self.experiment.name
         self.query_one("#charts").display = False
         self.query_one(DriftTable).focus()
         self.feed = LiveFeed(

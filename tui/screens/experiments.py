@@ -93,9 +93,9 @@ class ExperimentsScreen(DashboardScreen):
         self.summaries[experiment_id] = summary
         table = self.query_one("#experiments", DataTable)
         if experiment_id in table.rows:
-            table.update_cell(experiment_id, "runs", summary.runs_text)
-            table.update_cell(experiment_id, "last", summary.last_run)
-            table.update_cell(experiment_id, "drift", summary.share_text)
+            table.update_cell(experiment_id, "runs", summary.runs_text, update_width=True)
+            table.update_cell(experiment_id, "last", summary.last_run, update_width=True)
+            table.update_cell(experiment_id, "drift", summary.share_text, update_width=True)
 
     def selected(self) -> experiment_pb2.Experiment | None:
         table = self.query_one("#experiments", DataTable)

@@ -40,7 +40,7 @@ def buckets(points: Sequence[Point], count: int) -> list[list[Point]]:
 class PointChart(Widget):
     """y over time, one column per time slice: bars (a rate) or dots (a value), marked slices in red."""
 
-    DEFAULT_CSS = "PointChart { height: 6; }"
+    DEFAULT_CSS = "PointChart { height: 4; }"
     points: reactive[tuple[Point, ...]] = reactive(())
 
     def __init__(self, *, bars: bool = False, id: str | None = None) -> None:  # noqa: A002
@@ -51,22 +51,26 @@ class PointChart(Widget):
         width, height = max(1, self.size.width - 8), max(1, self.size.height)
         if not self.points:
             return Text("no data yet", style="dim")
-        slices = buckets(self.points, width)
+        # A rate needs several runs per bar: about four runs a slice, each slice as wide as fits.
+        count = min(width, max(1, len(self.points) // 4)) if self.bars else width
+        slices = buckets(self.points, count)
         values = [sum(p.y for p in s) / len(s) if s else None for s in slices]
         known = [v for v in values if v is not None]
         low, high = (0.0, max(1e-9, max(known))) if self.bars else (min(known), max(known))
         span = (high - low) or 1.0
         rows = [[" "] * width for _ in range(height)]
         styles: list[list[str]] = [[""] * width for _ in range(height)]
-        for column, (value, slice_) in enumerate(zip(values, slices, strict=True)):
+        for index, (value, slice_) in enumerate(zip(values, slices, strict=True)):
             if value is None:
                 continue
             level = round((value - low) / span * (height - 1))
             marked = any(p.marked for p in slice_)
             if self.bars:
-                for row in range(height - 1 - level, height):
-                    rows[row][column], styles[row][column] = ("█", "red" if value > 0 else "green")
+                for column in range(index * width // count, max(index * width // count + 1, (index + 1) * width // count - 1)):
+                    for row in range(height - 1 - level, height):
+                        rows[row][column], styles[row][column] = ("█" if value > 0 else "▁", "red" if value > 0 else "green")
             else:
+                column = index
                 rows[height - 1 - level][column] = "●" if marked else "•"
                 styles[height - 1 - level][column] = "bold red" if marked else "cyan"
         text = Text()
