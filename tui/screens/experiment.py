@@ -81,8 +81,7 @@ class ExperimentScreen(DashboardScreen):
             on_ready=lambda fresh: self.app.call_from_thread(self.resync) if fresh else None,
             on_error=lambda exc: self.report(exc, "Live updates"),
         )
-        self.follow()
-        self.load()
+        self.load()  # the watch starts once the first page is shown: first paint does not wait behind it
         self.set_interval(0.25, self.flush)
 
     def on_unmount(self) -> None:
@@ -117,6 +116,7 @@ class ExperimentScreen(DashboardScreen):
         self.redraw()
         if self.first_paint is None:
             self.call_after_refresh(self._painted)
+            self.follow()
 
     def _painted(self) -> None:
         self.first_paint = time.perf_counter() - self.opened_at

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input
@@ -54,7 +55,16 @@ class ExperimentsScreen(DashboardScreen):
             self.report(exc, "Cannot list experiments")
             return
         self.app.call_from_thread(self.show, experiments)
-        for experiment in experiments:
+
+    @work(thread=True, exclusive=True, group="summaries", exit_on_error=False)
+    def summarise(self) -> None:
+        """Runs, last run and drift share per experiment: one small listing each, only while this screen
+        is in front (a database busy sorting for us would slow the experiment the user opened)."""
+        for experiment in list(self.experiments):
+            if experiment.id in self.summaries:
+                continue
+            if not self.is_current or get_current_worker().is_cancelled:
+                return
             try:
                 summary = self.dashboard.backend.summary(experiment.id)
             except Exception as exc:  # noqa: BLE001
@@ -62,16 +72,23 @@ class ExperimentsScreen(DashboardScreen):
                 return
             self.app.call_from_thread(self.show_summary, experiment.id, summary)
 
+    def on_screen_resume(self) -> None:
+        if self.experiments and len(self.summaries) < len(self.experiments):
+            self.summarise()
+
     def show(self, experiments: list[experiment_pb2.Experiment]) -> None:
         self.experiments = experiments
         self.render_rows()
-        if self.open_first:
-            match = next((e for e in experiments if e.name == self.open_first), None)
+        if not self.open_first:
+            self.summarise()
+        else:
+            name, self.open_first = self.open_first, ""
+            match = next((e for e in experiments if e.name == name), None)
             if match is None:
-                self.notify(f"no experiment named {self.open_first!r} that you can see", severity="warning")
+                self.notify(f"no experiment named {name!r} that you can see", severity="warning")
+                self.summarise()
             else:
                 self.open(match)
-            self.open_first = ""
 
     def render_rows(self) -> None:
         table = self.query_one("#experiments", DataTable)
