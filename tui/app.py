@@ -10,6 +10,7 @@ from drift_monitoring.errors import DriftMonitorError
 from drift_monitoring.settings import Settings
 
 from tui.backend import CONNECTING, Backend
+from tui.commands import ExperimentCommands
 from tui.messages import ConnectionChanged, UserKnown
 from tui.widgets.status_bar import StatusBar
 
@@ -18,6 +19,7 @@ class DriftDashboard(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Drift Monitoring"
     BINDINGS = [Binding("q", "quit", "Quit"), Binding("question_mark", "show_help_panel", "Keys")]
+    COMMANDS = App.COMMANDS | {ExperimentCommands}
 
     def __init__(self, settings: Settings, *, experiment: str = "", server_label: str = "", backend: Backend | None = None) -> None:
         super().__init__()

@@ -143,3 +143,23 @@ async def test_run_recorded_by_drift_monitor_in_another_process_appears_live(tui
         await until(pilot, lambda: rows(table)[0][2] == "COMPLETED" and rows(table)[0][3] == "DRIFT", timeout=30, what="the run, COMPLETED")
         assert await blocking(process.wait, 30) == 0
         assert table.row_count == 1 and screen.duplicates == 0
+
+
+async def test_command_palette_opens_an_experiment_and_charts_draw(tui_settings, client):
+    experiment = client.new_experiment(unique("tui-palette"))
+    record(client, experiment.id, [drift("pal-model", minute=i, concept=i % 2 == 0, parameters={"p_value": i / 10}) for i in range(8)])
+    app = dashboard(tui_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.experiments, what="experiments listed")
+        await pilot.press("ctrl+p")
+        await pilot.press(*f"Open {experiment.name}")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ExperimentScreen) and app.screen.first_paint is not None, what="opened from the palette")
+        screen = app.screen
+        assert screen.experiment.id == experiment.id
+        await pilot.press("p")  # the first numeric parameter, charts shown
+        await pilot.pause()
+        assert screen.parameter == "concept_drift.parameters.p_value"
+        text = screen_text(app)
+        assert squeeze("concept_drift.parameters.p_value over time") in text and "●" in text and "8loadedruns" in text
