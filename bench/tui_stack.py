@@ -4,6 +4,7 @@ TLS, all on free ports with state in a temporary directory (the same pieces the 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,8 @@ class Stack:
 
 @contextmanager
 def stack(persona: str = "manager") -> Iterator[Stack]:
+    # SIGTERM (timeout, kill) unwinds like Ctrl-C, so the processes below are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="dm-tui-bench-") as tmp:
         run = Path(tmp)
         address = f"127.0.0.1:{free_port()}"

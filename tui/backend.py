@@ -5,17 +5,22 @@ calls them from thread workers only."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
+
+import grpc
 
 from drift_monitoring.auth import token_source
 from drift_monitoring.client import Client
-from drift_monitoring.errors import AuthenticationError, NotRegisteredError, UnavailableError
+from drift_monitoring.errors import RETRYABLE, AuthenticationError, NotRegisteredError, UnavailableError, from_rpc_error
 from drift_monitoring.settings import Settings
 from drift_monitoring.v1 import drift_pb2, experiment_pb2
 
 from tui import format as fmt
 
+LIST_TIMEOUT = 60.0  # seconds for one listing: a big experiment on a slow database is slow, not broken
 SUMMARY_RUNS = 100  # runs looked at per experiment for the list's "last run" and drift share
 PAGE_SIZE = 100
 
@@ -74,6 +79,21 @@ class Backend:
         self.set_state(CONNECTED)
         return result
 
+    def _list(self, method: Callable[..., Any], request: Any) -> Any:
+        """A listing with its own, longer deadline (the client's calls give each attempt 5 s), retried
+        once when the server is briefly away."""
+        for attempt in (1, 2):
+            try:
+                return self._tracked(lambda: method(request, metadata=self.metadata(), timeout=LIST_TIMEOUT))
+            except grpc.RpcError as exc:
+                if attempt == 2 or exc.code() not in RETRYABLE or exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    error = from_rpc_error(exc)
+                    if isinstance(error, UnavailableError):
+                        self.set_state(OFFLINE)
+                    raise error from exc
+                time.sleep(0.5)
+        raise AssertionError("unreachable")
+
     def metadata(self) -> tuple[tuple[str, str], ...]:
         token = self.tokens.access_token()
         return (("authorization", f"Bearer {token}"),) if token else ()
@@ -99,7 +119,7 @@ class Backend:
         request = experiment_pb2.ListExperimentsRequest(page_size=200, order_by="name")
         found: list[experiment_pb2.Experiment] = []
         while True:
-            page = self._tracked(lambda: self.client.call(self.client.experiments.ListExperiments, request))
+            page = self._list(self.client.experiments.ListExperiments, request)
             found.extend(e for e in page.experiments if search.lower() in e.name.lower())  # type: ignore[attr-defined]
             if not page.next_page_token or len(found) >= 1000:  # type: ignore[attr-defined]
                 return found
@@ -107,7 +127,7 @@ class Backend:
 
     def summary(self, experiment_id: str) -> Summary:
         request = drift_pb2.ListDriftsRequest(experiment_id=experiment_id, page_size=SUMMARY_RUNS)
-        page = self._tracked(lambda: self.client.call(self.client.drifts.ListDrifts, request))
+        page = self._list(self.client.drifts.ListDrifts, request)
         drifts = list(page.drifts)  # type: ignore[attr-defined]
         last = max((fmt.when(d) for d in drifts), default=None)
         finished = [d for d in drifts if d.status != drift_pb2.DRIFT_STATUS_RUNNING]
@@ -121,7 +141,7 @@ class Backend:
         request = drift_pb2.ListDriftsRequest(
             experiment_id=experiment_id, filter=filter, order_by=order_by, page_token=page_token, page_size=page_size
         )
-        page = self._tracked(lambda: self.client.call(self.client.drifts.ListDrifts, request))
+        page = self._list(self.client.drifts.ListDrifts, request)
         return Page(list(page.drifts), page.next_page_token)  # type: ignore[attr-defined]
 
     def close(self) -> None:

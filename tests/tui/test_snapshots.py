@@ -46,7 +46,11 @@ async def listed(pilot) -> None:
 async def opened(pilot) -> None:
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, ExperimentScreen) and app.screen.first_paint is not None, what="runs")
+    screen = app.screen
     await until(pilot, lambda: app.user_name == "Max Manager" and app.connection == "connected", what="status")
+    # The watch is live and its catch-up listing merged: nothing left to change what is shown.
+    await until(pilot, lambda: screen.feed.resume_token and not screen.dirty, what="watch live")
+    await pilot.pause(0.3)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -14,7 +14,8 @@ from tui.backend import Summary
 from tui.screens.base import DashboardScreen
 from tui.widgets.status_bar import StatusBar
 
-COLUMNS = (("name", "Name"), ("visibility", "Visibility"), ("access", "Access"), ("runs", "Runs"), ("last", "Last run"), ("drift", "Drift %"))
+# Fixed widths: summaries fill in later without the columns jumping.
+COLUMNS = (("name", "Name", 28), ("visibility", "Visibility", 10), ("access", "Access", 6), ("runs", "Runs", 5), ("last", "Last run", 19), ("drift", "Drift %", 7))
 
 
 class ExperimentsScreen(DashboardScreen):
@@ -35,8 +36,8 @@ class ExperimentsScreen(DashboardScreen):
         yield StatusBar()
         yield Input(placeholder="search experiments by name  (/)", id="search")
         table: DataTable[str] = DataTable(id="experiments", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
         yield table
         yield Footer()
 
@@ -110,9 +111,9 @@ class ExperimentsScreen(DashboardScreen):
         self.summaries[experiment_id] = summary
         table = self.query_one("#experiments", DataTable)
         if experiment_id in table.rows:
-            table.update_cell(experiment_id, "runs", summary.runs_text, update_width=True)
-            table.update_cell(experiment_id, "last", summary.last_run, update_width=True)
-            table.update_cell(experiment_id, "drift", summary.share_text, update_width=True)
+            table.update_cell(experiment_id, "runs", summary.runs_text)
+            table.update_cell(experiment_id, "last", summary.last_run)
+            table.update_cell(experiment_id, "drift", summary.share_text)
 
     def selected(self) -> experiment_pb2.Experiment | None:
         table = self.query_one("#experiments", DataTable)

@@ -11,7 +11,8 @@ from textual.widgets import DataTable
 from drift_monitoring.v1 import drift_pb2
 from tui import format as fmt
 
-COLUMNS = (("time", "Time"), ("model", "Model"), ("status", "Status"), ("concept", "Concept"), ("data", "Data"), ("tags", "Tags"))
+# Fixed widths: columns do not jump as live runs arrive, and every paint lays out the same.
+COLUMNS = (("time", "Time", 19), ("model", "Model", 24), ("status", "Status", 9), ("concept", "Concept", 7), ("data", "Data", 5), ("tags", "Tags", 24))
 STATUS_STYLE = {"RUNNING": "bold yellow", "COMPLETED": "green", "FAILED": "bold red"}
 
 
@@ -55,8 +56,8 @@ class DriftTable(DataTable[object]):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
 
     def show(self, drifts: list[drift_pb2.Drift]) -> None:
         """All rows again, keeping the cursor on the run it was on (or at the top, to watch new runs come)."""
@@ -73,7 +74,7 @@ class DriftTable(DataTable[object]):
                 self.add_row(*cells(drift), key=drift.id)
 
     def replace(self, drift: drift_pb2.Drift) -> None:
-        for (key, _), value in zip(COLUMNS, cells(drift), strict=True):
+        for (key, _, _), value in zip(COLUMNS, cells(drift), strict=True):
             self.update_cell(drift.id, key, value)
 
     def current_key(self) -> str | None:
