@@ -32,7 +32,8 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def writer(settings, experiment_id: str, rate: float, stop: threading.Event, counts: dict[str, int]) -> None:
+def writer(settings, experiment_id: str, rate: float, stop: threading.Event, counts: dict[str, int], lock: threading.Lock) -> None:
+    """One job's worth of runs at `rate` per second (several writers run side by side)."""
     with Client(settings) as client:
         index, started = 0, time.monotonic()
         while not stop.is_set():
@@ -41,7 +42,8 @@ def writer(settings, experiment_id: str, rate: float, stop: threading.Event, cou
             created.status = drift_pb2.DRIFT_STATUS_COMPLETED
             client.update_drift(created, ["status"])
             index += 1
-            counts["runs"] = index
+            with lock:
+                counts["runs"] += 1
             delay = started + index / rate - time.monotonic()
             if delay > 0:
                 stop.wait(delay)
@@ -52,6 +54,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3600)
     parser.add_argument("--rate", type=float, default=10.0, help="runs per second")
     parser.add_argument("--sample", type=float, default=60.0, help="seconds between memory samples")
+    parser.add_argument("--writers", type=int, default=4, help="jobs writing side by side (the rate is shared)")
     args = parser.parse_args()
     socket = f"dm-tui-bench-{uuid.uuid4().hex[:6]}"
     with stack() as s:
@@ -67,15 +70,19 @@ def main() -> int:
             time.sleep(5)
             pid = int(subprocess.run([*tmux, "display", "-p", "#{pane_pid}"], capture_output=True, text=True, check=True).stdout)
             samples = [{"t": 0, "runs": 0, "rss_mib": round(rss_mib(pid), 1)}]
-            thread = threading.Thread(target=writer, args=(s.settings, experiment.id, args.rate, stop, counts), daemon=True)
+            lock = threading.Lock()
+            threads = [threading.Thread(target=writer, args=(s.settings, experiment.id, args.rate / args.writers, stop, counts, lock), daemon=True)
+                       for _ in range(args.writers)]
             started = time.monotonic()
-            thread.start()
+            for thread in threads:
+                thread.start()
             while (elapsed := time.monotonic() - started) < args.seconds:
                 time.sleep(min(args.sample, args.seconds - elapsed))
                 samples.append({"t": round(time.monotonic() - started), "runs": counts["runs"], "rss_mib": round(rss_mib(pid), 1)})
                 print(samples[-1], flush=True)
             stop.set()
-            thread.join(30)
+            for thread in threads:
+                thread.join(30)
             time.sleep(2)
             screen = subprocess.run([*tmux, "capture-pane", "-p"], capture_output=True, text=True).stdout
         finally:

@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui.app import DriftDashboard
 
         app = DriftDashboard(settings, experiment=args.experiment)
-    except DriftMonitorError as exc:
+    except (DriftMonitorError, OSError) as exc:  # settings, or a CA bundle that cannot be read
         print(f"drift-monitor tui: {exc}", file=sys.stderr)
         return 2
     app.run()

@@ -163,3 +163,16 @@ async def test_command_palette_opens_an_experiment_and_charts_draw(tui_settings,
         assert screen.parameter == "concept_drift.parameters.p_value"
         text = screen_text(app)
         assert squeeze("concept_drift.parameters.p_value over time") in text and "●" in text and "8loadedruns" in text
+
+
+async def test_unreachable_server_is_a_notification_not_a_traceback(tui_settings, tmp_path):
+    from dataclasses import replace
+
+    from tests.harness import free_port
+
+    settings = replace(tui_settings, url=f"localhost:{free_port()}", timeout=1)
+    app = dashboard(settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app._notifications and app.connection == "offline", what="offline notification")
+        assert isinstance(app.screen, ExperimentsScreen)
+        assert "offline" in screen_text(app)
