@@ -49,7 +49,8 @@ class ExperimentScreen(DashboardScreen):
         self.filter_text, self.order_by = "", LIVE_ORDER
         self.generation = 0  # listings from before the last reload are dropped
         self.loading_more = False
-        self.dirty = False
+        self.dirty = False  # runs waiting in self.incoming to be put on top of the table
+        self.incoming: list[str] = []
         self.pending_new = 0
         self.parameter = ""
         self.opened_at = time.perf_counter()
@@ -109,7 +110,7 @@ class ExperimentScreen(DashboardScreen):
             return
         self.drifts = {d.id: d for d in page.drifts}
         self.order = [d.id for d in page.drifts]
-        self.next_token, self.pending_new, self.dirty = page.next_token, 0, False
+        self.next_token, self.pending_new, self.dirty, self.incoming = page.next_token, 0, False, []
         table = self.query_one(DriftTable)
         table.show(page.drifts)
         table.move_cursor(row=0)
@@ -143,6 +144,7 @@ class ExperimentScreen(DashboardScreen):
             self._keep(drift)
         if fresh and self.live:
             self.order = fresh + self.order
+            self.incoming.extend(reversed(fresh))
             self.dirty = True
 
     @work(thread=True, exclusive=True, group="more", exit_on_error=False)
@@ -198,13 +200,17 @@ class ExperimentScreen(DashboardScreen):
         if event.type == drift_pb2.DRIFT_EVENT_TYPE_DELETED:
             if self.drifts.pop(drift.id, None) is not None:
                 self.order.remove(drift.id)
-                self.dirty = True
+                if drift.id in self.incoming:
+                    self.incoming.remove(drift.id)
+                self.query_one(DriftTable).discard(drift.id)
+                self.redraw_info()
         elif drift.id in self.drifts:
             self._keep(drift)
         elif event.type == drift_pb2.DRIFT_EVENT_TYPE_CREATED:
             if self.live:
                 self.drifts[drift.id] = drift
                 self.order.insert(0, drift.id)
+                self.incoming.append(drift.id)
                 self.dirty = True
             else:
                 self.pending_new += 1
@@ -218,20 +224,22 @@ class ExperimentScreen(DashboardScreen):
         self.drifts[drift.id] = drift
         table = self.query_one(DriftTable)
         if drift.id in table.rows:
-            table.replace(drift)
-        else:
-            self.dirty = True
+            table.replace(drift)  # else it waits in self.incoming, and goes in as it is now
 
     def flush(self) -> None:
+        """Put the runs that came in since the last tick on top, a few times a second (one sort each)."""
         if not self.dirty:
             return
         self.dirty = False
+        table = self.query_one(DriftTable)
+        table.prepend([self.drifts[i] for i in self.incoming if i in self.drifts])
+        self.incoming = []
         if len(self.order) > MAX_ROWS:
             for gone in self.order[MAX_ROWS:]:
                 del self.drifts[gone]
+                table.discard(gone)
             del self.order[MAX_ROWS:]
             self.next_token = KEYSET
-        self.query_one(DriftTable).show([self.drifts[i] for i in self.order])
         self.redraw()
 
     # -- drawing --------------------------------------------------------------------------------------

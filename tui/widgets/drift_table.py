@@ -21,10 +21,19 @@ def _verdict(drift: drift_pb2.Drift, field: str) -> Text:
     return Text(word, style="bold red" if word == "DRIFT" else "dim" if word == "·" else "")
 
 
-def cells(drift: drift_pb2.Drift) -> tuple[object, ...]:
+class Ranked(Text):
+    """The time cell, carrying the row's place: new runs are appended and then sorted into place by
+    rank (DataTable cannot insert at the top, and rebuilding thousands of rows takes seconds)."""
+
+    rank = 0
+
+
+def cells(drift: drift_pb2.Drift, rank: int = 0) -> tuple[object, ...]:
     status = fmt.status(drift)
+    time_cell = Ranked(fmt.stamp(fmt.when(drift)))
+    time_cell.rank = rank
     return (
-        fmt.stamp(fmt.when(drift)), drift.model, Text(status, style=STATUS_STYLE.get(status, "")),
+        time_cell, drift.model, Text(status, style=STATUS_STYLE.get(status, "")),
         _verdict(drift, "concept_drift"), _verdict(drift, "data_drift"), ", ".join(drift.tags),
     )
 
@@ -59,23 +68,41 @@ class DriftTable(DataTable[object]):
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
 
+    _top = 0  # rank of the first row; prepended rows go above it
+    _bottom = 0  # rank of the last row; appended pages go below it
+
     def show(self, drifts: list[drift_pb2.Drift]) -> None:
-        """All rows again, keeping the cursor on the run it was on (or at the top, to watch new runs come)."""
-        keep = self.current_key() if self.cursor_row > 0 else None
+        """A fresh listing (first page, new filter or order)."""
         self.clear()
-        for drift in drifts:
-            self.add_row(*cells(drift), key=drift.id)
-        if keep is not None and keep in self.rows:
-            self.move_cursor(row=self.get_row_index(keep), scroll=False)
+        self._top = self._bottom = 0
+        self.append(drifts)
 
     def append(self, drifts: list[drift_pb2.Drift]) -> None:
         for drift in drifts:
             if drift.id not in self.rows:
-                self.add_row(*cells(drift), key=drift.id)
+                self._bottom += 1
+                self.add_row(*cells(drift, self._bottom), key=drift.id)
+
+    def prepend(self, drifts: list[drift_pb2.Drift]) -> None:
+        """New runs, oldest first, above the rest; the cursor stays on its run unless it is at the top,
+        where whoever watches wants to see what comes in."""
+        keep = self.current_key() if self.cursor_row > 0 else None
+        for drift in drifts:
+            if drift.id not in self.rows:
+                self._top -= 1
+                self.add_row(*cells(drift, self._top), key=drift.id)
+        self.sort("time", key=lambda cell: cell.rank)
+        if keep is not None:
+            self.move_cursor(row=self.get_row_index(keep), scroll=False)
 
     def replace(self, drift: drift_pb2.Drift) -> None:
-        for (key, _, _), value in zip(COLUMNS, cells(drift), strict=True):
+        rank = self.get_cell(drift.id, "time").rank
+        for (key, _, _), value in zip(COLUMNS, cells(drift, rank), strict=True):
             self.update_cell(drift.id, key, value)
+
+    def discard(self, drift_id: str) -> None:
+        if drift_id in self.rows:
+            self.remove_row(drift_id)
 
     def current_key(self) -> str | None:
         if not self.row_count:
