@@ -132,7 +132,7 @@ class Backend:
         last = max((fmt.when(d) for d in drifts), default=None)
         finished = [d for d in drifts if d.status != drift_pb2.DRIFT_STATUS_RUNNING]
         share = sum(fmt.detected(d) for d in finished) / len(finished) if finished else None
-        return Summary(len(drifts), bool(page.next_page_token), fmt.stamp(last), share)  # type: ignore[attr-defined]
+        return Summary(len(drifts), bool(page.next_page_token), fmt.stamp(last)[:16], share)  # to the minute  # type: ignore[attr-defined]
 
     def create_experiment(self, name: str, description: str, public: bool) -> experiment_pb2.Experiment:
         return self._tracked(lambda: self.client.new_experiment(name, description, public=public))  # type: ignore[return-value]

@@ -14,8 +14,8 @@ from tui.backend import Summary
 from tui.screens.base import DashboardScreen
 from tui.widgets.status_bar import StatusBar
 
-# Fixed widths: summaries fill in later without the columns jumping.
-COLUMNS = (("name", "Name", 28), ("visibility", "Visibility", 10), ("access", "Access", 6), ("runs", "Runs", 5), ("last", "Last run", 19), ("drift", "Drift %", 7))
+# Fixed widths: summaries fill in later without the columns jumping; together they fit 80 columns.
+COLUMNS = (("name", "Name", 22), ("visibility", "Visibility", 10), ("access", "Access", 6), ("runs", "Runs", 4), ("last", "Last run", 16), ("drift", "Drift %", 7))
 
 
 class ExperimentsScreen(DashboardScreen):

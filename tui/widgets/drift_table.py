@@ -12,7 +12,7 @@ from drift_monitoring.v1 import drift_pb2
 from tui import format as fmt
 
 # Fixed widths: columns do not jump as live runs arrive, and every paint lays out the same.
-COLUMNS = (("time", "Time", 19), ("model", "Model", 24), ("status", "Status", 9), ("concept", "Concept", 7), ("data", "Data", 5), ("tags", "Tags", 24))
+COLUMNS = (("time", "Time", 19), ("model", "Model", 20), ("status", "Status", 9), ("concept", "Concept", 7), ("data", "Data", 5), ("tags", "Tags", 24))
 STATUS_STYLE = {"RUNNING": "bold yellow", "COMPLETED": "green", "FAILED": "bold red"}
 
 
