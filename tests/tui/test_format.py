@@ -31,3 +31,16 @@ def test_buckets_spread_points_over_time_and_running_runs_have_no_rate_yet():
     assert [p.y for p in drift_rate(runs)] == [1.0, 0.0, 1.0, 0.0]
     series = parameter_series(runs, "concept_drift.parameters.p_value")
     assert [(p.y, p.marked) for p in series] == [(0.01, True), (0.5, False), (0.01, True), (0.5, False)]
+
+
+def test_drift_monitor_tui_subcommand_starts_the_dashboard_lazily():
+    import subprocess
+    import sys
+
+    from tests.harness import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "drift_monitoring", "tui", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "--experiment" in done.stdout
+    # The rest of the command line must not import Textual.
+    check = "import sys, drift_monitoring.cli; assert 'textual' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", check], cwd=ROOT, timeout=60).returncode == 0
