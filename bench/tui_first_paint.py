@@ -5,7 +5,7 @@
 Starts a private stack (FerretDB, issuer, server, Envoy with TLS), records the runs with
 BatchCreateDrifts of 1000, then opens the experiment in the real app (headless, 160x48) several times:
 first paint = from the screen's creation to the first refresh after the first page is in the table.
-Also times loading the next page (End). Writes bench/results/tui_first_paint.json.
+Also times loading the next page (End). Writes bench/results/tui_first_paint_<runs>.json.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def main() -> int:
         "first_paint_s_all": [round(s["first_paint_s"], 3) for s in samples],
         "rows_after_page": samples[0]["rows_after_page"],
     }
-    out = ROOT / "bench" / "results" / "tui_first_paint.json"
+    out = ROOT / "bench" / "results" / f"tui_first_paint_{args.runs}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0
