@@ -56,16 +56,13 @@ def test_real_command_in_tmux(tui_settings, client):
     s = tui_settings
     env = {"DRIFT_MONITOR_URL": s.url, "DRIFT_MONITOR_TOKEN": s.token, "DRIFT_MONITOR_CA_BUNDLE": s.ca_bundle,
            "DRIFT_MONITOR_STATE_DIR": str(s.state_dir), "TERM": "xterm-256color", "PATH": os.environ["PATH"]}
-    terminal = Tmux([sys.executable, "-m", "tui"], env)
+    # --experiment opens it at start (the session's database holds other tests' experiments too; the
+    # search path is covered by the pilot tests, where the app's state can be waited on exactly).
+    terminal = Tmux([sys.executable, "-m", "tui", "--experiment", experiment.name], env)
     try:
-        screen = terminal.wait_for(experiment.name)
-        assert "connected" in terminal.wait_for("Max Manager")
-        terminal.keys("/")
-        terminal.keys("-l", experiment.name)
-        terminal.keys("Enter")
-        time.sleep(0.5)
-        terminal.keys("Enter")
         screen = terminal.wait_for("tmux-model-bad")
+        assert "connected" in terminal.wait_for("Max Manager")
+        screen = terminal.screen()
         assert "tmux-model-ok" in screen and "FAILED" in screen
         terminal.keys("f")
         terminal.keys("-l", "status = FAILED")
