@@ -6,9 +6,9 @@ the server, or need a deterministic experiment list (snapshots), use it without 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
 import re
-import datetime as dt
 import time
 import uuid
 from collections.abc import Callable, Iterator
