@@ -123,11 +123,21 @@ def parser() -> argparse.ArgumentParser:
     watch = commands.add_parser("watch", help="print runs as they start, change and finish")
     watch.add_argument("experiment")
     watch.add_argument("--count", type=int, default=0, help="stop after this many changes")
+    tui = commands.add_parser("tui", help="the live terminal dashboard (needs the tui extra: pip install 'drift-monitor[tui]')")
+    tui.add_argument("--experiment", default="", help="open this experiment at start")
     return main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "tui":  # imported only here: the dashboard needs Textual, the rest of the CLI does not
+        try:
+            import textual  # noqa: F401  (checked here, so a missing extra is one clear line)
+            from tui.__main__ import main as dashboard
+        except ImportError as exc:
+            print(f"drift-monitor tui: {exc}; install it with: pip install 'drift-monitor[tui]'", file=sys.stderr)
+            return 1
+        return dashboard(["--experiment", args.experiment] if args.experiment else [])
     try:
         with Client() as client:
             return run(args, client)

@@ -31,10 +31,10 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A real `python -m server` on a free port."""
+    """A real `python -m server` on a free port (or a given one: a restart where Envoy expects it)."""
 
-    def __init__(self, mongodb_uri: str, **env: str) -> None:
-        self.port = free_port()
+    def __init__(self, mongodb_uri: str, port: int | None = None, **env: str) -> None:
+        self.port = port or free_port()
         self.target = f"127.0.0.1:{self.port}"
         self.log = ROOT / ".run" / f"test-server-{self.port}.log"
         self.log.parent.mkdir(exist_ok=True)

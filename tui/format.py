@@ -1,0 +1,91 @@
+"""How drifts and experiments read on screen: plain functions, no Textual, so they are cheap to test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from drift_monitoring.v1 import drift_pb2, experiment_pb2
+
+RESULTS = ("concept_drift", "data_drift", "result")
+
+
+def status(drift: drift_pb2.Drift) -> str:
+    return drift_pb2.DriftStatus.Name(drift.status).removeprefix("DRIFT_STATUS_")
+
+
+def access(experiment: experiment_pb2.Experiment) -> str:
+    return experiment_pb2.AccessLevel.Name(experiment.caller_access).removeprefix("ACCESS_LEVEL_").lower().replace("unspecified", "-")
+
+
+def when(drift: drift_pb2.Drift) -> dt.datetime:
+    """A run's time: when it started, as the job said, else when the server stored it."""
+    stamp = drift.start_time if drift.HasField("start_time") else drift.create_time
+    return stamp.ToDatetime(dt.timezone.utc)
+
+
+def stamp(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def verdict(drift: drift_pb2.Drift, field: str) -> str:
+    if not drift.HasField(field):
+        return "·"
+    return "DRIFT" if getattr(drift, field).detected else "ok"
+
+
+def detected(drift: drift_pb2.Drift) -> bool:
+    return any(drift.HasField(f) and getattr(drift, f).detected for f in RESULTS)
+
+
+def plain(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def tidy(value: Any) -> Any:
+    """protobuf Struct keeps every number as a double: show 500, not 500.0, when it is whole."""
+    if isinstance(value, dict):
+        return {key: tidy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [tidy(item) for item in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def pretty(value: Any) -> str:
+    return json.dumps(tidy(value), indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def parameter(drift: drift_pb2.Drift, path: str) -> float | None:
+    """The number at a dotted path such as `data_drift.parameters.drifted_features`, if there is one."""
+    head, _, rest = path.partition(".")
+    if head not in RESULTS or not drift.HasField(head):
+        return None
+    value: Any = plain(getattr(drift, head))
+    for key in rest.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def parameter_paths(drift: drift_pb2.Drift) -> list[str]:
+    """The numeric `*.parameters.*` paths of a run, for choosing what to chart."""
+    found: list[str] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in sorted(value.items()):
+                walk(f"{prefix}.{key}", item)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            found.append(prefix)
+
+    for field in RESULTS:
+        if drift.HasField(field) and getattr(drift, field).HasField("parameters"):
+            walk(f"{field}.parameters", plain(getattr(drift, field).parameters))
+    return found
