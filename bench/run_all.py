@@ -19,7 +19,7 @@ from bench.mlflow_peer import PYTHON as MLFLOW_PYTHON
 from bench.mlflow_peer import MlflowServer, available
 
 FULL = {"overhead_jobs": 200, "concurrency": [1, 8, 32], "ingest_jobs": 192, "rounds": 2, "bulk": 1000,
-        "watchers": 1000, "watch_rate": 2.0, "watch_seconds": 30.0, "sizes": [1000, 10_000, 30_000], "repeats": 5}
+        "watchers": 1000, "watch_rate": 2.0, "watch_seconds": 30.0, "sizes": [1000, 3000, 10_000], "repeats": 3}
 QUICK = {"overhead_jobs": 5, "concurrency": [1, 2], "ingest_jobs": 4, "rounds": 2, "bulk": 20,
          "watchers": 20, "watch_rate": 2.0, "watch_seconds": 2.0, "sizes": [50, 120], "repeats": 2}
 
