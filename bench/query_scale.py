@@ -80,18 +80,19 @@ def run(stack: Stack, sizes: list[int], repeats: int) -> dict[str, Any]:
             load_s = time.perf_counter() - began
             try:
                 first = _timed(lambda: _page(client, experiment_id), repeats)
-                token = ""
-                for _ in range(9):  # walk to the 10th page once; its token is then timed on its own
-                    token = _page(client, experiment_id, token).next_page_token
-                    if not token:
+                token, page = "", 1
+                for _ in range(9):  # walk once to the 10th page (or the last one); its token is then timed on its own
+                    following = _page(client, experiment_id, token).next_page_token
+                    if not following:
                         break
+                    token, page = following, page + 1
                 deep = _timed(lambda: _page(client, experiment_id, token), repeats) if token else []
             except DriftMonitorError as exc:  # e.g. past Envoy's 60 s route timeout: a result, and the end
                 steps.append({"drifts": size, "load_s": round(load_s, 1), "error": str(exc)})
                 print(f"query {size:>8} drifts: {exc}", flush=True)
                 break
-            step = {"drifts": size, "load_s": round(load_s, 1), "first_page": latency(first), "page_10": latency(deep)}
+            step = {"drifts": size, "load_s": round(load_s, 1), "first_page": latency(first), "deep_page": page, "page_10": latency(deep)}
             steps.append(step)
             print(f"query {size:>8} drifts: first page p50 {step['first_page']['p50_ms']} p99 {step['first_page']['p99_ms']} ms; "
-                  f"page 10 p50 {step['page_10']['p50_ms']} ms (loaded in {step['load_s']} s)", flush=True)
+                  f"page {page} p50 {step['page_10']['p50_ms']} ms (loaded in {step['load_s']} s)", flush=True)
     return {"filter": FILTER, "order_by": "create_time desc", "page_size": 100, "steps": steps}
