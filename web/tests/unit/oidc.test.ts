@@ -39,13 +39,16 @@ afterEach(() => vi.unstubAllGlobals());
 const config = { issuer: ISSUER, clientId: "drift-monitoring-web", scope: "openid offline_access" };
 
 async function signIn(storage: Storage, nonce?: string) {
+  // The issuer is stubbed before login: discovery must never reach a real network.
+  const replies: Array<{ status?: number; body: object }> = [];
+  const forms = issuer(replies);
   const auth = new Auth(config, storage);
   await auth.login("/experiments/x?status=FAILED");
   const request = new URL(assigned);
-  const forms = issuer([{ body: {
+  replies.push({ body: {
     access_token: jwt({ sub: "manager" }), refresh_token: "r1", expires_in: 3600,
     id_token: jwt({ sub: "manager", name: "Max Manager", email: "m@example.org", nonce: nonce ?? request.searchParams.get("nonce") }),
-  } }]);
+  } });
   const callback = new URL(`https://localhost:8443/callback?code=c1&state=${request.searchParams.get("state")}`);
   return { auth, request, forms, next: () => auth.completeLogin(callback) };
 }
