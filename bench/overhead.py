@@ -9,10 +9,8 @@ import uuid
 from typing import Any
 
 from bench.common import Stack, free_port, latency
+from bench.workers.dm_jobs import CONCEPT, DATA  # the same job as the ingest benchmark
 from drift_monitoring import Client, DriftMonitor
-
-CONCEPT = {f"concept_param_{i}": i * 0.1 for i in range(20)}
-DATA = {f"data_param_{i}": i * 0.2 for i in range(20)}
 
 
 def _jobs(count: int, experiment: str, settings: dict[str, Any]) -> list[float]:
