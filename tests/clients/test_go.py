@@ -23,6 +23,8 @@ EXPECTED = {
     "TestWatchSeesARunFromStartToFinish",
     "TestConfigFromEnv",
     "TestMyTokenExchangesCachesAndKeepsTheRotatedToken",
+    "TestMyTokenStateFileBareEmptyOrDamaged",
+    "TestMyTokenRotationAcrossProcesses",
     "TestMyTokenRefreshesShortlyBeforeExpiry",
     "TestMyTokenErrorsSayWhatToDo",
     "TestMyTokenThroughTheEdge",
