@@ -16,6 +16,7 @@ EXPECTED = {
     "TestRunFinishesEvenWhenTheContextIsCancelled",
     "TestRunMarksFailedWhenTheGoroutineExits",
     "TestRunInAnUnknownExperimentIsNotFound",
+    "TestFindExperimentIsExactWhateverTheNameContains",
     "TestRunFollowsAnExperimentMadeAgainUnderItsName",
     "TestAPIErrorsCarryCodeAndReason",
     "TestTLSTrustsOnlyTheConfiguredCA",
