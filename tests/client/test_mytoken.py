@@ -10,7 +10,7 @@ import pytest
 
 from drift_monitoring import AuthenticationError, Client, DriftMonitor
 from drift_monitoring.auth import MyTokenSource
-from tests.harness import free_port
+from stack import free_port
 
 
 class FakeMyToken:

@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
-from tests.harness import SECRET
+from stack import SECRET
 from tests.integration.helpers import ADMIN, MANAGER, Code, RpcError, direct_api, gateway_metadata
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
