@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from drift_monitoring.spool import Spool, done
-from tests.harness import ROOT
+from stack import ROOT
 
 # A sender that delivers to a local file instead of a server, so claims race at file-system speed: it
 # appends each record's request_id to the sink, then removes the record, until the spool is empty.
