@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from scripts import certs  # noqa: E402
-from tests.harness import Envoy, Issuer, ServerProcess, free_port  # noqa: E402
+from tests.harness import POSTGRESQL_URL, Envoy, Issuer, ServerProcess, ferretdb_postgresql_url, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -81,7 +81,9 @@ class Stack:
         self.mongodb_uri = f"mongodb://{address}/drift_monitoring_bench"
         self.ca = certs.ensure(self.run_dir / "certs")
         self.issuer = Issuer(self.run_dir)
-        self.server = ServerProcess(self.mongodb_uri, DRIFT_MONITOR_TRUSTED_ISSUERS=self.issuer.url, **self.server_env)
+        self.postgresql_url = ferretdb_postgresql_url(self._db_env)
+        self.server = ServerProcess(self.mongodb_uri, DRIFT_MONITOR_TRUSTED_ISSUERS=self.issuer.url,
+                                    **{POSTGRESQL_URL: self.postgresql_url, **self.server_env})
         self.envoy = Envoy(self.run_dir, "envoy", self.server, self.issuer, self.ca.parent, "--rate-limit", "1000000", "--max-backend-streams", "100000")
         return self
 

@@ -20,7 +20,7 @@ import pymongo
 import pytest
 
 from scripts import certs
-from tests.harness import ROOT, Envoy, Issuer, ServerProcess, free_port
+from tests.harness import POSTGRESQL_URL, ROOT, Envoy, Issuer, ServerProcess, ferretdb_postgresql_url, free_port
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +37,11 @@ def mongo_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run([script, "start"], check=True, env=env)
     try:
         pymongo.MongoClient(f"mongodb://{address}", serverSelectionTimeoutMS=5000).admin.command("ping")
+        # Every server this session starts makes FerretDB's GIN indexes in this PostgreSQL.
+        os.environ[POSTGRESQL_URL] = ferretdb_postgresql_url(env)
         yield f"mongodb://{address}"
     finally:
+        os.environ.pop(POSTGRESQL_URL, None)
         subprocess.run([script, "stop"], check=False, env=env)
 
 

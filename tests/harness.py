@@ -30,6 +30,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+POSTGRESQL_URL = "DRIFT_MONITOR_FERRETDB_POSTGRESQL_URL"
+
+
+def ferretdb_postgresql_url(ferretdb_env: dict[str, str]) -> str:
+    """The PostgreSQL of the FerretDB that scripts/ferretdb.sh started with this environment (FERRETDB_STATE)."""
+    state = Path(ferretdb_env["FERRETDB_STATE"]) / "postgres"
+    return subprocess.run(
+        [str(ROOT / "scripts" / "postgres.sh"), "url"], env={**ferretdb_env, "PG_STATE": str(state)},
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+
+
 class ServerProcess:
     """A real `python -m server` on a free port (or a given one: a restart where Envoy expects it)."""
 
