@@ -6,7 +6,6 @@ those of the server's real queries: each must reach its rows through a bitmap sc
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,16 +17,16 @@ import pytest
 from bson import ObjectId
 
 from server import ferretdb_indexes
-from tests.harness import POSTGRESQL_URL
+from stack.database import postgresql_url_for
 
 ROWS = 3000
 
 
 @pytest.fixture(scope="module")
 def postgresql_url(mongo_base: str) -> str:
-    if not os.environ.get(POSTGRESQL_URL):
+    if not postgresql_url_for(mongo_base):
         pytest.skip("MONGODB_URI names a database that is not this session's FerretDB: nothing to check")
-    return os.environ[POSTGRESQL_URL]
+    return postgresql_url_for(mongo_base)
 
 
 def _indexes(url: str, schema: str) -> dict[str, str]:
