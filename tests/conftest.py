@@ -110,7 +110,7 @@ def stale_watch(mongo_base: str, run_dir: Path, issuer: Issuer, ca_pem: Path) ->
     from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 
     name = f"dm_stale_{uuid.uuid4().hex[:10]}"
-    server = ServerProcess(f"{mongo_base}/{name}", DRIFT_MONITOR_EVENT_RETENTION="100")
+    server = Server(f"{mongo_base}/{name}", DRIFT_MONITOR_EVENT_RETENTION="100")
     edge = Envoy(run_dir, "envoy-stale", server, issuer, ca_pem.parent, "--rate-limit", "100000")
     try:
         metadata = (("authorization", f"Bearer {issuer.token('manager')}"),)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.harness import ROOT
+from stack import ROOT
 
 
 def test_every_server_setting_has_a_row_in_the_settings_table():
