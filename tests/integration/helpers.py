@@ -150,6 +150,9 @@ class Api:
     async def get_experiment(self, experiment_id: str) -> experiment_pb2.Experiment:
         return await self.experiments.GetExperiment(experiment_pb2.GetExperimentRequest(experiment_id=experiment_id))
 
+    async def lookup_experiment(self, name: str) -> experiment_pb2.Experiment:
+        return await self.experiments.LookupExperiment(experiment_pb2.LookupExperimentRequest(name=name))
+
     async def list_experiments(self, **fields: Any) -> experiment_pb2.ListExperimentsResponse:
         return await self.experiments.ListExperiments(experiment_pb2.ListExperimentsRequest(**fields))
 
