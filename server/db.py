@@ -51,7 +51,7 @@ def now() -> datetime:
 
 def is_duplicate(exc: Exception) -> bool:
     """A unique index refused a write. FerretDB v1 reports it from findAndModify as a generic
-    InternalError (code 1) naming the SQLite constraint, not as 11000, so both forms count."""
+    InternalError (code 1) quoting PostgreSQL's unique violation, not as 11000, so both forms count."""
     if isinstance(exc, DuplicateKeyError):
         return True
-    return isinstance(exc, OperationFailure) and "UNIQUE constraint failed" in str(exc)
+    return isinstance(exc, OperationFailure) and "duplicate key value violates unique constraint" in str(exc)

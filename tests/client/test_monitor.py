@@ -15,7 +15,7 @@ from drift_monitoring import Client, DriftMonitor, NotFoundError, UnavailableErr
 from drift_monitoring.monitor import spool_for
 from drift_monitoring.settings import Settings
 from drift_monitoring.v1 import drift_pb2
-from tests.harness import ROOT, Envoy
+from stack import ROOT, Envoy
 
 COMPLETED, FAILED, RUNNING = drift_pb2.DRIFT_STATUS_COMPLETED, drift_pb2.DRIFT_STATUS_FAILED, drift_pb2.DRIFT_STATUS_RUNNING
 

@@ -16,7 +16,7 @@ import pytest
 
 from drift_monitoring import AuthenticationError, Client, DriftMonitor
 from drift_monitoring.auth import MyTokenSource
-from tests.harness import ROOT, free_port
+from stack import ROOT, free_port
 
 
 class _Server(ThreadingHTTPServer):

@@ -15,7 +15,7 @@ import pymongo
 import pytest
 
 from drift_monitoring import Client
-from tests.harness import ROOT
+from stack import ROOT
 
 
 @pytest.fixture

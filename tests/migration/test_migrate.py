@@ -15,7 +15,7 @@ from bson import ObjectId
 from drift_monitoring import Client
 from drift_monitoring.v1 import drift_pb2, experiment_pb2
 from server.identity import user_id_for
-from tests.harness import ROOT
+from stack import ROOT
 from tests.migration import legacy as fixtures
 from tests.migration.conftest import migrate_command
 
