@@ -13,6 +13,15 @@ import pymongo
 from stack.service import ROOT, free_port
 
 SCRIPT = str(ROOT / "scripts" / "ferretdb.sh")
+POSTGRESQL_URL = "DRIFT_MONITOR_FERRETDB_POSTGRESQL_URL"
+# mongodb://host:port of each FerretDB this process started -> its PostgreSQL (servers on it make its indexes)
+_POSTGRESQL: dict[str, str] = {}
+
+
+def postgresql_url_for(mongodb_uri: str) -> str:
+    """FerretDB's PostgreSQL when this process started the FerretDB mongodb_uri names; else empty."""
+    scheme, rest = mongodb_uri.split("://", 1)
+    return _POSTGRESQL.get(f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}", "")
 
 
 class FerretDB:
@@ -35,6 +44,11 @@ class FerretDB:
         self.base = f"mongodb://{self.address}"
         self.start()
         pymongo.MongoClient(self.base, serverSelectionTimeoutMS=5000).admin.command("ping")
+        self.postgresql_url = subprocess.run(
+            [str(ROOT / "scripts" / "postgres.sh"), "url"], env={**self.env, "PG_STATE": str(self.state / "postgres")},
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()
+        _POSTGRESQL[self.base] = self.postgresql_url
 
     def database_uri(self, prefix: str = "dm_test") -> str:
         """A database of its own on this server: callers sharing one server never see each other's data."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from stack.database import POSTGRESQL_URL, postgresql_url_for
 from stack.service import ROOT, Service, free_port
 
 SECRET = "stack-proxy-secret-0123456789"
@@ -29,6 +30,8 @@ class Server(Service):
             "DRIFT_MONITOR_PROXY_SECRET": SECRET,
             "DRIFT_MONITOR_ADMIN_ENTITLEMENTS": ADMIN_ENTITLEMENT,
             "DRIFT_MONITOR_HEARTBEAT_SECONDS": "1",
+            # FerretDB's GIN indexes (server/ferretdb_indexes.py), when this process started that FerretDB
+            POSTGRESQL_URL: postgresql_url_for(mongodb_uri),
             **env,
         }
         super().__init__(f"server-{self.port}", [sys.executable, "-m", "server"], directory or ROOT / ".run", environment)
