@@ -1,6 +1,6 @@
 """Checks on request messages. Each failure is INVALID_ARGUMENT naming the field to fix.
 
-Limits (documented in the README and the protos): experiment name 1-128, description 4096, model 1-256,
+Limits (documented in docs/api.md and the protos): experiment name 1-128, description 4096, model 1-256,
 64 tags of 1-128, parameters 64 KiB encoded per drift and 16 levels deep, 10000 features per result.
 """
 

@@ -2,6 +2,7 @@ import datetime
 
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
@@ -21,6 +22,7 @@ class DriftStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DRIFT_STATUS_RUNNING: _ClassVar[DriftStatus]
     DRIFT_STATUS_COMPLETED: _ClassVar[DriftStatus]
     DRIFT_STATUS_FAILED: _ClassVar[DriftStatus]
+    DRIFT_STATUS_LOST: _ClassVar[DriftStatus]
 
 class DriftEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -33,6 +35,7 @@ DRIFT_STATUS_UNSPECIFIED: DriftStatus
 DRIFT_STATUS_RUNNING: DriftStatus
 DRIFT_STATUS_COMPLETED: DriftStatus
 DRIFT_STATUS_FAILED: DriftStatus
+DRIFT_STATUS_LOST: DriftStatus
 DRIFT_EVENT_TYPE_UNSPECIFIED: DriftEventType
 DRIFT_EVENT_TYPE_CREATED: DriftEventType
 DRIFT_EVENT_TYPE_UPDATED: DriftEventType
@@ -66,7 +69,7 @@ class DriftResult(_message.Message):
     def __init__(self, detected: _Optional[bool] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., features: _Optional[_Iterable[_Union[FeatureResult, _Mapping]]] = ...) -> None: ...
 
 class Drift(_message.Message):
-    __slots__ = ("id", "experiment_id", "model", "status", "tags", "concept_drift", "data_drift", "result", "error_message", "create_time", "start_time", "end_time", "update_time", "creator")
+    __slots__ = ("id", "experiment_id", "model", "status", "tags", "concept_drift", "data_drift", "result", "error_message", "create_time", "start_time", "end_time", "update_time", "creator", "lease_duration", "lease_expire_time", "status_reason")
     ID_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +84,9 @@ class Drift(_message.Message):
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATOR_FIELD_NUMBER: _ClassVar[int]
+    LEASE_DURATION_FIELD_NUMBER: _ClassVar[int]
+    LEASE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
     id: str
     experiment_id: str
     model: str
@@ -95,7 +101,10 @@ class Drift(_message.Message):
     end_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     creator: str
-    def __init__(self, id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[_Union[DriftStatus, str]] = ..., tags: _Optional[_Iterable[str]] = ..., concept_drift: _Optional[_Union[DriftResult, _Mapping]] = ..., data_drift: _Optional[_Union[DriftResult, _Mapping]] = ..., result: _Optional[_Union[DriftResult, _Mapping]] = ..., error_message: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., creator: _Optional[str] = ...) -> None: ...
+    lease_duration: _duration_pb2.Duration
+    lease_expire_time: _timestamp_pb2.Timestamp
+    status_reason: str
+    def __init__(self, id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[_Union[DriftStatus, str]] = ..., tags: _Optional[_Iterable[str]] = ..., concept_drift: _Optional[_Union[DriftResult, _Mapping]] = ..., data_drift: _Optional[_Union[DriftResult, _Mapping]] = ..., result: _Optional[_Union[DriftResult, _Mapping]] = ..., error_message: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., creator: _Optional[str] = ..., lease_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., lease_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_reason: _Optional[str] = ...) -> None: ...
 
 class CreateDriftRequest(_message.Message):
     __slots__ = ("experiment_id", "drift", "request_id")

@@ -56,6 +56,10 @@ class DriftServiceStub:
     UpdateDrift: _grpc.UnaryUnaryMultiCallable[_drift_pb2.UpdateDriftRequest, _drift_pb2.Drift]
     """Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
     Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
+    Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
+    COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
+    allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
+    setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
     """
     DeleteDrift: _grpc.UnaryUnaryMultiCallable[_drift_pb2.DeleteDriftRequest, _empty_pb2.Empty]
     """Deletes one drift; needs EDIT."""
@@ -94,6 +98,10 @@ class DriftServiceAsyncStub(DriftServiceStub):
     UpdateDrift: _aio.UnaryUnaryMultiCallable[_drift_pb2.UpdateDriftRequest, _drift_pb2.Drift]  # type: ignore[assignment]
     """Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
     Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
+    Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
+    COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
+    allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
+    setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
     """
     DeleteDrift: _aio.UnaryUnaryMultiCallable[_drift_pb2.DeleteDriftRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Deletes one drift; needs EDIT."""
@@ -159,6 +167,10 @@ class DriftServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_drift_pb2.Drift, _abc.Awaitable[_drift_pb2.Drift]]:
         """Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
         Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
+        Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
+        COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
+        allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
+        setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
         """
 
     @_abc_1.abstractmethod

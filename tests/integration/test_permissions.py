@@ -16,7 +16,7 @@ import pytest
 
 from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
 from tests.integration.conftest import Scenario, build_scenario
-from tests.integration.helpers import EDIT, GROUP, MANAGE, READ, Api, Code, RpcError
+from tests.integration.helpers import EDIT, GROUP, MANAGE, READ, Api, Code, RpcError, import_drifts, import_experiment, import_users
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -50,6 +50,7 @@ Call = Callable[[Api, Scenario, dict[str, Api]], Awaitable[Any]]
 RPCS: dict[str, Call] = {
     # The private experiment.
     "GetExperiment": lambda api, s, p: api.get_experiment(s.private.id),
+    "LookupExperiment": lambda api, s, p: api.lookup_experiment(s.private.name),
     "UpdateExperiment(description)": lambda api, s, p: api.update_experiment(s.private.id, ["description"], description="new"),
     "UpdateExperiment(name)": lambda api, s, p: api.update_experiment(s.private.id, ["name"], name=s.private.name + "-renamed"),
     "UpdateExperiment(public)": lambda api, s, p: api.update_experiment(s.private.id, ["public"], public=True),
@@ -66,6 +67,7 @@ RPCS: dict[str, Call] = {
     "WatchDrifts": lambda api, s, p: _first_watch_message(api, s.private.id, p),
     # The public experiment: anyone reads, only granted people write.
     "public GetExperiment": lambda api, s, p: api.get_experiment(s.public.id),
+    "public LookupExperiment": lambda api, s, p: api.lookup_experiment(s.public.name),
     "public GetDrift": lambda api, s, p: api.get_drift(s.public.id, s.public_drift_id),
     "public ListDrifts": lambda api, s, p: api.list_drifts(s.public.id),
     "public WatchDrifts": lambda api, s, p: _first_watch_message(api, s.public.id, p),
@@ -78,12 +80,16 @@ RPCS: dict[str, Call] = {
     "GetCurrentUser": lambda api, s, p: api.users.GetCurrentUser(user_pb2.GetCurrentUserRequest()),
     "UpdateCurrentUser": lambda api, s, p: api.users.UpdateCurrentUser(user_pb2.UpdateCurrentUserRequest()),
     "ListUsers": lambda api, s, p: api.users.ListUsers(user_pb2.ListUsersRequest()),
+    "ImportUsers": lambda api, s, p: api.imports.ImportUsers(import_users()),
+    "ImportExperiment": lambda api, s, p: api.imports.ImportExperiment(import_experiment()),
+    "ImportDrifts": lambda api, s, p: api.imports.ImportDrifts(import_drifts(s.private.id)),
 }
 
 # fmt: off
 #                                          admin manager editor reader group outsider newbie anonymous
 MATRIX = {
     "GetExperiment":                          (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
+    "LookupExperiment":                       (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "UpdateExperiment(description)":          (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "UpdateExperiment(name)":                 (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
     "UpdateExperiment(public)":               (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
@@ -97,6 +103,7 @@ MATRIX = {
     "DeleteDrift":                            (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "WatchDrifts":                            (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "public GetExperiment":                   (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
+    "public LookupExperiment":                (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public GetDrift":                        (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public ListDrifts":                      (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public WatchDrifts":                     (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
@@ -108,6 +115,9 @@ MATRIX = {
     "GetCurrentUser":                         (OK,  OK,    OK,    OK,    OK,   OK,      NF,    UA),
     "UpdateCurrentUser":                      (OK,  OK,    OK,    OK,    OK,   OK,      FP,    UA),
     "ListUsers":                              (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "ImportUsers":                            (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "ImportExperiment":                       (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "ImportDrifts":                           (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
 }
 # fmt: on
 CASES = [(rpc, persona, codes[column]) for rpc, codes in MATRIX.items() for column, persona in enumerate(PERSONAS)]
@@ -124,7 +134,7 @@ async def test_the_table_covers_every_rpc_and_persona():
 WRITES = {
     "UpdateExperiment(description)", "UpdateExperiment(name)", "UpdateExperiment(public)", "UpdateExperiment(grants)",
     "DeleteExperiment", "CreateDrift", "BatchCreateDrifts", "UpdateDrift", "DeleteDrift",
-    "public CreateDrift", "public UpdateExperiment(description)", "public DeleteExperiment",
+    "public CreateDrift", "public UpdateExperiment(description)", "public DeleteExperiment", "ImportDrifts",
 }
 
 

@@ -1,4 +1,4 @@
-"""The README's shell examples that call the API (curl, go run) run as written against the test stack.
+"""The shell examples that call the API (curl, go run) in the README and docs/ run as written against the test stack.
 
 Only the addresses are swapped for the test's own: Envoy's port, its CA, and the test issuer's keys for
 the token command. Each swap must find its text, so an edited README cannot quietly escape the test.
@@ -16,14 +16,15 @@ import sys
 import pytest
 
 from tests.clients.gotool import download
-from tests.harness import ROOT
+from tests.docs import doc_pages
+from stack import ROOT
 
 BLOCK = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
 
 
 def readme_examples() -> str:
-    blocks = [b for b in BLOCK.findall((ROOT / "README.md").read_text()) if re.search(r"\bcurl |\bgo run ", b)]
-    assert len(blocks) >= 3, "README lost its curl / go run examples"
+    blocks = [b for page in doc_pages() for b in BLOCK.findall(page.read_text()) if re.search(r"\bcurl |\bgo run ", b)]
+    assert len(blocks) >= 3, "README and docs/ lost their curl / go run examples"
     return "\n".join(blocks)
 
 

@@ -1,4 +1,4 @@
-"""Limits: each enforced where it is cheapest, and each one in the README's table with the same number.
+"""Limits: each enforced where it is cheapest, and each one in the limits table (docs/api.md) with the same number.
 
 Parameters, tags, page size and batch limits are pinned at their boundaries in
 tests/integration/test_validation.py, the rate limit in tests/edge/test_edge.py and the message size in
@@ -16,7 +16,7 @@ from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, exper
 from server import filtering, listing, validation
 from server.services import drifts, experiments
 from server.settings import Settings
-from tests.harness import ROOT
+from stack import ROOT
 from tests.integration.helpers import EDITOR, MANAGER, gateway_metadata
 
 
@@ -65,12 +65,12 @@ def test_watch_streams_per_user_are_bounded(limited):
 
 
 def _readme_limits() -> dict[str, str]:
-    text = (ROOT / "README.md").read_text()
-    table = text.split("### Limits", 1)[1].split("\n\n", 2)[1]
+    text = (ROOT / "docs" / "api.md").read_text()
+    table = text.split("## Limits", 1)[1].split("\n\n", 2)[1]
     return {row.split("|")[1].strip(): row.split("|")[2].strip() for row in table.splitlines()[2:]}
 
 
-def test_the_readme_states_the_limits_the_code_enforces():
+def test_the_docs_state_the_limits_the_code_enforces():
     limits = _readme_limits()
     numbers = {key: [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", value)] for key, value in limits.items()}
     assert numbers["experiment name"][-1] == validation.MAX_NAME

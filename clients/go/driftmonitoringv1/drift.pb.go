@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	structpb "google.golang.org/protobuf/types/known/structpb"
@@ -36,6 +37,9 @@ const (
 	DriftStatus_DRIFT_STATUS_COMPLETED DriftStatus = 2
 	// The job raised; error_message says why.
 	DriftStatus_DRIFT_STATUS_FAILED DriftStatus = 3
+	// The job stopped renewing its lease: the server set end_time (when the lease expired) and
+	// status_reason. Set only by the server; a late completion from the job still lands.
+	DriftStatus_DRIFT_STATUS_LOST DriftStatus = 4
 )
 
 // Enum value maps for DriftStatus.
@@ -45,12 +49,14 @@ var (
 		1: "DRIFT_STATUS_RUNNING",
 		2: "DRIFT_STATUS_COMPLETED",
 		3: "DRIFT_STATUS_FAILED",
+		4: "DRIFT_STATUS_LOST",
 	}
 	DriftStatus_value = map[string]int32{
 		"DRIFT_STATUS_UNSPECIFIED": 0,
 		"DRIFT_STATUS_RUNNING":     1,
 		"DRIFT_STATUS_COMPLETED":   2,
 		"DRIFT_STATUS_FAILED":      3,
+		"DRIFT_STATUS_LOST":        4,
 	}
 )
 
@@ -314,7 +320,15 @@ type Drift struct {
 	EndTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// User.id of whoever recorded the drift.
-	Creator       string `protobuf:"bytes,14,opt,name=creator,proto3" json:"creator,omitempty"`
+	Creator string `protobuf:"bytes,14,opt,name=creator,proto3" json:"creator,omitempty"`
+	// Opt-in liveness: a RUNNING drift whose lease is not renewed within this time
+	// becomes LOST. 1 s to 24 h, whole milliseconds; set at creation. Unset: never marked LOST.
+	LeaseDuration *durationpb.Duration `protobuf:"bytes,15,opt,name=lease_duration,json=leaseDuration,proto3" json:"lease_duration,omitempty"`
+	// When the lease runs out unless renewed; unset without a lease and once the drift is not RUNNING.
+	// Renewals do not append watch events, so a watched drift may show an older expiry.
+	LeaseExpireTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=lease_expire_time,json=leaseExpireTime,proto3" json:"lease_expire_time,omitempty"`
+	// Why the server set the status, e.g. why a drift is LOST; cleared when the job reports a new status.
+	StatusReason  string `protobuf:"bytes,17,opt,name=status_reason,json=statusReason,proto3" json:"status_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -443,6 +457,27 @@ func (x *Drift) GetUpdateTime() *timestamppb.Timestamp {
 func (x *Drift) GetCreator() string {
 	if x != nil {
 		return x.Creator
+	}
+	return ""
+}
+
+func (x *Drift) GetLeaseDuration() *durationpb.Duration {
+	if x != nil {
+		return x.LeaseDuration
+	}
+	return nil
+}
+
+func (x *Drift) GetLeaseExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LeaseExpireTime
+	}
+	return nil
+}
+
+func (x *Drift) GetStatusReason() string {
+	if x != nil {
+		return x.StatusReason
 	}
 	return ""
 }
@@ -1025,7 +1060,7 @@ var File_drift_monitoring_v1_drift_proto protoreflect.FileDescriptor
 
 const file_drift_monitoring_v1_drift_proto_rawDesc = "" +
 	"\n" +
-	"\x1fdrift_monitoring/v1/drift.proto\x12\x13drift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd2\x01\n" +
+	"\x1fdrift_monitoring/v1/drift.proto\x12\x13drift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd2\x01\n" +
 	"\rFeatureResult\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x12\n" +
 	"\x04test\x18\x02 \x01(\tR\x04test\x12\x1c\n" +
@@ -1042,7 +1077,7 @@ const file_drift_monitoring_v1_drift_proto_rawDesc = "" +
 	"\n" +
 	"parameters\x18\x02 \x01(\v2\x17.google.protobuf.StructR\n" +
 	"parameters\x12>\n" +
-	"\bfeatures\x18\x03 \x03(\v2\".drift_monitoring.v1.FeatureResultR\bfeatures\"\xb1\x05\n" +
+	"\bfeatures\x18\x03 \x03(\v2\".drift_monitoring.v1.FeatureResultR\bfeatures\"\xec\x06\n" +
 	"\x05Drift\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12)\n" +
 	"\rexperiment_id\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\fexperimentId\x12\x1a\n" +
@@ -1062,7 +1097,10 @@ const file_drift_monitoring_v1_drift_proto_rawDesc = "" +
 	"\bend_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12A\n" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"updateTime\x12\x1e\n" +
-	"\acreator\x18\x0e \x01(\tB\x04\xe2A\x01\x03R\acreator\"\x96\x01\n" +
+	"\acreator\x18\x0e \x01(\tB\x04\xe2A\x01\x03R\acreator\x12@\n" +
+	"\x0elease_duration\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\rleaseDuration\x12L\n" +
+	"\x11lease_expire_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\x0fleaseExpireTime\x12)\n" +
+	"\rstatus_reason\x18\x11 \x01(\tB\x04\xe2A\x01\x03R\fstatusReason\"\x96\x01\n" +
 	"\x12CreateDriftRequest\x12)\n" +
 	"\rexperiment_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\fexperimentId\x126\n" +
 	"\x05drift\x18\x02 \x01(\v2\x1a.drift_monitoring.v1.DriftB\x04\xe2A\x01\x02R\x05drift\x12\x1d\n" +
@@ -1101,12 +1139,13 @@ const file_drift_monitoring_v1_drift_proto_rawDesc = "" +
 	"\x05drift\x18\x02 \x01(\v2\x1a.drift_monitoring.v1.DriftR\x05drift\x12!\n" +
 	"\fresume_token\x18\x03 \x01(\tR\vresumeToken\x129\n" +
 	"\n" +
-	"event_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime*z\n" +
+	"event_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime*\x91\x01\n" +
 	"\vDriftStatus\x12\x1c\n" +
 	"\x18DRIFT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14DRIFT_STATUS_RUNNING\x10\x01\x12\x1a\n" +
 	"\x16DRIFT_STATUS_COMPLETED\x10\x02\x12\x17\n" +
-	"\x13DRIFT_STATUS_FAILED\x10\x03*\xac\x01\n" +
+	"\x13DRIFT_STATUS_FAILED\x10\x03\x12\x15\n" +
+	"\x11DRIFT_STATUS_LOST\x10\x04*\xac\x01\n" +
 	"\x0eDriftEventType\x12 \n" +
 	"\x1cDRIFT_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18DRIFT_EVENT_TYPE_CREATED\x10\x01\x12\x1c\n" +
@@ -1155,8 +1194,9 @@ var file_drift_monitoring_v1_drift_proto_goTypes = []any{
 	(*WatchDriftsResponse)(nil),       // 14: drift_monitoring.v1.WatchDriftsResponse
 	(*structpb.Struct)(nil),           // 15: google.protobuf.Struct
 	(*timestamppb.Timestamp)(nil),     // 16: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 17: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),             // 18: google.protobuf.Empty
+	(*durationpb.Duration)(nil),       // 17: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),     // 18: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),             // 19: google.protobuf.Empty
 }
 var file_drift_monitoring_v1_drift_proto_depIdxs = []int32{
 	15, // 0: drift_monitoring.v1.DriftResult.parameters:type_name -> google.protobuf.Struct
@@ -1169,34 +1209,36 @@ var file_drift_monitoring_v1_drift_proto_depIdxs = []int32{
 	16, // 7: drift_monitoring.v1.Drift.start_time:type_name -> google.protobuf.Timestamp
 	16, // 8: drift_monitoring.v1.Drift.end_time:type_name -> google.protobuf.Timestamp
 	16, // 9: drift_monitoring.v1.Drift.update_time:type_name -> google.protobuf.Timestamp
-	4,  // 10: drift_monitoring.v1.CreateDriftRequest.drift:type_name -> drift_monitoring.v1.Drift
-	5,  // 11: drift_monitoring.v1.BatchCreateDriftsRequest.requests:type_name -> drift_monitoring.v1.CreateDriftRequest
-	4,  // 12: drift_monitoring.v1.BatchCreateDriftsResponse.drifts:type_name -> drift_monitoring.v1.Drift
-	4,  // 13: drift_monitoring.v1.ListDriftsResponse.drifts:type_name -> drift_monitoring.v1.Drift
-	4,  // 14: drift_monitoring.v1.UpdateDriftRequest.drift:type_name -> drift_monitoring.v1.Drift
-	17, // 15: drift_monitoring.v1.UpdateDriftRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,  // 16: drift_monitoring.v1.WatchDriftsResponse.type:type_name -> drift_monitoring.v1.DriftEventType
-	4,  // 17: drift_monitoring.v1.WatchDriftsResponse.drift:type_name -> drift_monitoring.v1.Drift
-	16, // 18: drift_monitoring.v1.WatchDriftsResponse.event_time:type_name -> google.protobuf.Timestamp
-	5,  // 19: drift_monitoring.v1.DriftService.CreateDrift:input_type -> drift_monitoring.v1.CreateDriftRequest
-	6,  // 20: drift_monitoring.v1.DriftService.BatchCreateDrifts:input_type -> drift_monitoring.v1.BatchCreateDriftsRequest
-	8,  // 21: drift_monitoring.v1.DriftService.GetDrift:input_type -> drift_monitoring.v1.GetDriftRequest
-	9,  // 22: drift_monitoring.v1.DriftService.ListDrifts:input_type -> drift_monitoring.v1.ListDriftsRequest
-	11, // 23: drift_monitoring.v1.DriftService.UpdateDrift:input_type -> drift_monitoring.v1.UpdateDriftRequest
-	12, // 24: drift_monitoring.v1.DriftService.DeleteDrift:input_type -> drift_monitoring.v1.DeleteDriftRequest
-	13, // 25: drift_monitoring.v1.DriftService.WatchDrifts:input_type -> drift_monitoring.v1.WatchDriftsRequest
-	4,  // 26: drift_monitoring.v1.DriftService.CreateDrift:output_type -> drift_monitoring.v1.Drift
-	7,  // 27: drift_monitoring.v1.DriftService.BatchCreateDrifts:output_type -> drift_monitoring.v1.BatchCreateDriftsResponse
-	4,  // 28: drift_monitoring.v1.DriftService.GetDrift:output_type -> drift_monitoring.v1.Drift
-	10, // 29: drift_monitoring.v1.DriftService.ListDrifts:output_type -> drift_monitoring.v1.ListDriftsResponse
-	4,  // 30: drift_monitoring.v1.DriftService.UpdateDrift:output_type -> drift_monitoring.v1.Drift
-	18, // 31: drift_monitoring.v1.DriftService.DeleteDrift:output_type -> google.protobuf.Empty
-	14, // 32: drift_monitoring.v1.DriftService.WatchDrifts:output_type -> drift_monitoring.v1.WatchDriftsResponse
-	26, // [26:33] is the sub-list for method output_type
-	19, // [19:26] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	17, // 10: drift_monitoring.v1.Drift.lease_duration:type_name -> google.protobuf.Duration
+	16, // 11: drift_monitoring.v1.Drift.lease_expire_time:type_name -> google.protobuf.Timestamp
+	4,  // 12: drift_monitoring.v1.CreateDriftRequest.drift:type_name -> drift_monitoring.v1.Drift
+	5,  // 13: drift_monitoring.v1.BatchCreateDriftsRequest.requests:type_name -> drift_monitoring.v1.CreateDriftRequest
+	4,  // 14: drift_monitoring.v1.BatchCreateDriftsResponse.drifts:type_name -> drift_monitoring.v1.Drift
+	4,  // 15: drift_monitoring.v1.ListDriftsResponse.drifts:type_name -> drift_monitoring.v1.Drift
+	4,  // 16: drift_monitoring.v1.UpdateDriftRequest.drift:type_name -> drift_monitoring.v1.Drift
+	18, // 17: drift_monitoring.v1.UpdateDriftRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,  // 18: drift_monitoring.v1.WatchDriftsResponse.type:type_name -> drift_monitoring.v1.DriftEventType
+	4,  // 19: drift_monitoring.v1.WatchDriftsResponse.drift:type_name -> drift_monitoring.v1.Drift
+	16, // 20: drift_monitoring.v1.WatchDriftsResponse.event_time:type_name -> google.protobuf.Timestamp
+	5,  // 21: drift_monitoring.v1.DriftService.CreateDrift:input_type -> drift_monitoring.v1.CreateDriftRequest
+	6,  // 22: drift_monitoring.v1.DriftService.BatchCreateDrifts:input_type -> drift_monitoring.v1.BatchCreateDriftsRequest
+	8,  // 23: drift_monitoring.v1.DriftService.GetDrift:input_type -> drift_monitoring.v1.GetDriftRequest
+	9,  // 24: drift_monitoring.v1.DriftService.ListDrifts:input_type -> drift_monitoring.v1.ListDriftsRequest
+	11, // 25: drift_monitoring.v1.DriftService.UpdateDrift:input_type -> drift_monitoring.v1.UpdateDriftRequest
+	12, // 26: drift_monitoring.v1.DriftService.DeleteDrift:input_type -> drift_monitoring.v1.DeleteDriftRequest
+	13, // 27: drift_monitoring.v1.DriftService.WatchDrifts:input_type -> drift_monitoring.v1.WatchDriftsRequest
+	4,  // 28: drift_monitoring.v1.DriftService.CreateDrift:output_type -> drift_monitoring.v1.Drift
+	7,  // 29: drift_monitoring.v1.DriftService.BatchCreateDrifts:output_type -> drift_monitoring.v1.BatchCreateDriftsResponse
+	4,  // 30: drift_monitoring.v1.DriftService.GetDrift:output_type -> drift_monitoring.v1.Drift
+	10, // 31: drift_monitoring.v1.DriftService.ListDrifts:output_type -> drift_monitoring.v1.ListDriftsResponse
+	4,  // 32: drift_monitoring.v1.DriftService.UpdateDrift:output_type -> drift_monitoring.v1.Drift
+	19, // 33: drift_monitoring.v1.DriftService.DeleteDrift:output_type -> google.protobuf.Empty
+	14, // 34: drift_monitoring.v1.DriftService.WatchDrifts:output_type -> drift_monitoring.v1.WatchDriftsResponse
+	28, // [28:35] is the sub-list for method output_type
+	21, // [21:28] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_drift_monitoring_v1_drift_proto_init() }

@@ -52,6 +52,10 @@ type DriftServiceClient interface {
 	ListDrifts(ctx context.Context, in *ListDriftsRequest, opts ...grpc.CallOption) (*ListDriftsResponse, error)
 	// Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
 	// Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
+	// Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
+	// COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
+	// allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
+	// setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
 	UpdateDrift(ctx context.Context, in *UpdateDriftRequest, opts ...grpc.CallOption) (*Drift, error)
 	// Deletes one drift; needs EDIT.
 	DeleteDrift(ctx context.Context, in *DeleteDriftRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
@@ -173,6 +177,10 @@ type DriftServiceServer interface {
 	ListDrifts(context.Context, *ListDriftsRequest) (*ListDriftsResponse, error)
 	// Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
 	// Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
+	// Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
+	// COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
+	// allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
+	// setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
 	UpdateDrift(context.Context, *UpdateDriftRequest) (*Drift, error)
 	// Deletes one drift; needs EDIT.
 	DeleteDrift(context.Context, *DeleteDriftRequest) (*emptypb.Empty, error)

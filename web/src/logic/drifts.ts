@@ -15,7 +15,7 @@ export function detected(drift: Drift): boolean {
   return Boolean(drift.conceptDrift?.detected || drift.dataDrift?.detected || drift.result?.detected);
 }
 
-/** The server's ordering (README "Paging and ordering"), ties broken by id as its keyset cursor does. */
+/** The server's ordering (docs/api.md, "Paging and ordering"), ties broken by id as its keyset cursor does. */
 export function comparator(order: string): (a: Drift, b: Drift) => number {
   const [field, direction] = order.split(" ");
   const sign = direction === "desc" ? -1 : 1;

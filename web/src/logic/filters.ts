@@ -1,4 +1,4 @@
-// The friendly drift filter controls, turned into the server's filter language (README "Filters").
+// The friendly drift filter controls, turned into the server's filter language (docs/api.md, "Filters").
 // The server does the filtering; this only writes the text, quoting every user value.
 
 export const STATUSES = ["RUNNING", "COMPLETED", "FAILED"] as const;
