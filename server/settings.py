@@ -39,6 +39,8 @@ class Settings:
     token_secret: bytes = b""
     # host:port of the Prometheus /metrics endpoint; empty = not served.
     metrics_listen: str = ""
+    # FerretDB's PostgreSQL, where server/ferretdb_indexes.py makes the GIN indexes FerretDB cannot; empty = none.
+    ferretdb_postgresql_url: str = ""
 
     def __post_init__(self) -> None:
         if not self.token_secret:
@@ -72,6 +74,7 @@ class Settings:
             max_watches_per_user=_number(env, "DRIFT_MONITOR_MAX_WATCHES_PER_USER", cls.max_watches_per_user, int, 1, 100_000),
             token_secret=env.get("DRIFT_MONITOR_TOKEN_SECRET", "").encode(),
             metrics_listen=env.get("DRIFT_MONITOR_METRICS_LISTEN", ""),
+            ferretdb_postgresql_url=env.get("DRIFT_MONITOR_FERRETDB_POSTGRESQL_URL", ""),
         )
 
 

@@ -24,6 +24,8 @@ EXPECTED = {
     "TestWatchSeesARunFromStartToFinish",
     "TestConfigFromEnv",
     "TestMyTokenExchangesCachesAndKeepsTheRotatedToken",
+    "TestMyTokenStateFileBareEmptyOrDamaged",
+    "TestMyTokenRotationAcrossProcesses",
     "TestMyTokenRefreshesShortlyBeforeExpiry",
     "TestMyTokenErrorsSayWhatToDo",
     "TestMyTokenThroughTheEdge",

@@ -24,7 +24,7 @@ from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
-from tests.harness import ADMIN_ENTITLEMENT, SECRET
+from stack import ADMIN_ENTITLEMENT, SECRET
 
 Code = grpc.StatusCode
 RpcError = grpc.aio.AioRpcError

@@ -21,7 +21,7 @@ import pytest
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc
 from sandbox import personas
-from tests.harness import ROOT, SECRET, Envoy, Issuer, ServerProcess
+from stack import ROOT, SECRET, Envoy, Issuer, Server
 
 READ, EDIT, MANAGE = experiment_pb2.ACCESS_LEVEL_READ, experiment_pb2.ACCESS_LEVEL_EDIT, experiment_pb2.ACCESS_LEVEL_MANAGE
 RUNS = {"credit-scoring": 30, "fraud-detection": 24, "churn-prediction": 15, "outsider-sandbox": 5}
@@ -42,7 +42,7 @@ SEES: dict[str | None, dict[str, int]] = {
 def seeded(mongo_base: str, issuer: Issuer, run_dir: Path, ca_pem: Path) -> Iterator[grpc.Channel]:
     """A server on a database of its own with nothing but the seed in it, behind its own Envoy."""
     name = f"dm_seed_{uuid.uuid4().hex[:10]}"
-    server = ServerProcess(f"{mongo_base}/{name}", DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
+    server = Server(f"{mongo_base}/{name}", DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
     edge = None
     try:
         for _ in range(2):  # the second run must change nothing (fixed request_ids, lookup by name)

@@ -17,7 +17,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
-from tests.harness import ROOT
+from stack import ROOT
 
 DOCUMENT = ROOT / "openapi" / "drift_monitoring.swagger.json"
 

@@ -9,7 +9,7 @@ import sys
 from textual.widgets import DataTable, Input
 
 from drift_monitoring.v1 import drift_pb2
-from tests.harness import ROOT
+from stack import ROOT
 from tests.tui.conftest import blocking, dashboard, drift, record, screen_text, squeeze, unique, until
 from tui import format as fmt
 from tui.screens.drift import DriftScreen
@@ -196,7 +196,7 @@ async def test_command_palette_opens_an_experiment_and_charts_draw(tui_settings,
 async def test_unreachable_server_is_a_notification_not_a_traceback(tui_settings, tmp_path):
     from dataclasses import replace
 
-    from tests.harness import free_port
+    from stack import free_port
 
     settings = replace(tui_settings, url=f"localhost:{free_port()}", timeout=1)
     app = dashboard(settings)
