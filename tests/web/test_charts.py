@@ -12,7 +12,7 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from tests.harness import Envoy, Issuer, ServerProcess
+from stack import Envoy, Issuer, Server
 from tests.integration.test_sandbox_seed import seed
 from tests.web.conftest import WebServer
 from tests.web.test_e2e import sign_in, wait_until
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.timeout(240)
 def sandbox_envoy(mongo_base: str, issuer: Issuer, run_dir: Path, ca_pem: Path, web_server: WebServer) -> Iterator[Envoy]:
     """The page in front of a server holding the sandbox data and nothing else."""
     name = f"dm_web_sandbox_{uuid.uuid4().hex[:10]}"
-    server = ServerProcess(f"{mongo_base}/{name}", DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
+    server = Server(f"{mongo_base}/{name}", DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
     edge = None
     try:
         seed(server.target, issuer.url)
