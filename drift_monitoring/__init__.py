@@ -20,6 +20,7 @@ from drift_monitoring.errors import (
     InvalidArgumentError,
     NotFoundError,
     NotRegisteredError,
+    OutOfRangeError,
     PermissionDeniedError,
     UnavailableError,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidArgumentError",
     "NotFoundError",
     "NotRegisteredError",
+    "OutOfRangeError",
     "PermissionDeniedError",
     "Settings",
     "UnavailableError",
