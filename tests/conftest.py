@@ -21,6 +21,8 @@ import pytest
 from scripts import certs
 from stack import Envoy, FerretDB, Issuer, Server
 
+pytest_plugins = ["tests.no_skip_in_ci"]  # a skip under CI is a failure
+
 
 @pytest.fixture(scope="session")
 def mongo_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
