@@ -49,6 +49,10 @@ class PositionError(Exception):
     """A resume position the log cannot continue from."""
 
 
+class PositionPruned(PositionError):
+    """A resume position older than the retained log: the client must resync (OUT_OF_RANGE), not retry."""
+
+
 class ShuttingDown(Exception):
     """The server is stopping; watchers should resume elsewhere from their last token."""
 
@@ -267,9 +271,9 @@ class EventLog:
             if after is None:
                 after = known
             elif after > known and after > await self._db.run(self.head):
-                raise PositionError("resume_token is ahead of the event log; start again without it")
+                raise PositionError("is ahead of the event log; start again without it")
             elif after < known and after < await self._db.run(self.pruned):
-                raise PositionError("resume_token is older than the event log keeps; list the drifts again and watch from now")
+                raise PositionPruned("is older than the event log keeps; list the drifts again and watch from now")
             last = after
             while True:
                 subscription.rearm()

@@ -17,8 +17,8 @@ from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc
 from server import audit, validation
 from server.convert import RESULT_FIELDS, STATUS_NAMES, drift_to_proto, result_from_proto
 from server.db import now
-from server.errors import invalid, not_found
-from server.events import CREATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError
+from server.errors import invalid, not_found, out_of_range
+from server.events import CREATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError, PositionPruned
 from server.filtering import FieldSpec
 from server.listing import ListSpec, Ordering
 from server.models import DRIFT_ORDER_FIELDS, Drift, Event
@@ -287,6 +287,8 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
                     if event.type == EXPERIMENT_DELETED:
                         raise not_found("experiment")
                     yield _event_message(event, encode_page_token(secret, {"seq": event.seq}))
+        except PositionPruned as exc:
+            raise out_of_range("resume_token", str(exc)) from None
         except PositionError as exc:
             raise invalid("resume_token", str(exc)) from None
 
