@@ -147,7 +147,9 @@ class EventLog:
     def append_many(self, experiment: ObjectId, type_: str, drifts: list[Mapping[str, Any]]) -> int:
         """Append one event per drift with consecutive seqs; returns the last seq."""
         moment = now()
-        pending = [{"experiment": experiment, "type": type_, "drift": dict(d), "time": moment} for d in drifts]
+        # drift_id at the top level: an equality FerretDB pushes down and an index serves (a retried
+        # create asks whether its CREATED event exists; "drift._id" would scan the log).
+        pending = [{"experiment": experiment, "type": type_, "drift_id": d.get("_id"), "drift": dict(d), "time": moment} for d in drifts]
         stored: list[dict[str, Any]] = []
         with self._seq_lock:
             seq = self._last_seq

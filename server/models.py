@@ -102,12 +102,14 @@ class Event(Document):
 
     meta = {
         "collection": "events",
-        "indexes": [{"fields": ["seq"], "unique": True}, {"fields": ["experiment", "seq"]}],
+        # drift_id: a retried create's "was my CREATED event appended?" (drifts._replayed)
+        "indexes": [{"fields": ["seq"], "unique": True}, {"fields": ["experiment", "seq"]}, {"fields": ["drift_id"]}],
         "auto_create_index": False,
     }
     seq = IntField(required=True)
     experiment = ObjectIdField(required=True)
     type = StringField(required=True)  # CREATED | UPDATED | DELETED | EXPERIMENT_DELETED
+    drift_id = ObjectIdField(null=True)  # the drift's _id (None for EXPERIMENT_DELETED)
     drift = DictField()  # snapshot of the drift document right after the change
     time = DateTimeField(required=True)
 

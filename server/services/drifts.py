@@ -89,6 +89,11 @@ def drift_id_for(experiment: ObjectId, request_id: str) -> ObjectId:
     return ObjectId(hashlib.sha256(f"{experiment}\0{request_id}".encode()).digest()[:12])
 
 
+def created_event_query(drift_id: ObjectId) -> dict[str, Any]:
+    """The drift's CREATED event, by the events' drift_id index (top-level keys: FerretDB pushes them down)."""
+    return {"drift_id": drift_id, "type": CREATED}
+
+
 def _find(experiment: ObjectId, drift_id: ObjectId) -> dict[str, Any] | None:
     """The drift by _id, if it belongs to this experiment (checked here, so the query stays on _id)."""
     doc = _collection().find_one({"_id": drift_id})
@@ -164,11 +169,10 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     def _replayed(self, drift_id: ObjectId) -> dict[str, Any]:
         """The stored drift of a retried create, its CREATED event appended if the first attempt never
         got to it: a server killed between the two writes (no transactions on FerretDB v1) would leave
-        a drift that no watcher ever hears of. Retries are rare, so the event-log scan is affordable."""
+        a drift that no watcher ever hears of. A spool sync retries every run, so the question is asked of
+        the drift_id index (declared on Event; pushed down on FerretDB), never by scanning the log."""
         stored = _collection().find_one({"_id": drift_id})
-        if stored is not None and Event._get_collection().find_one(
-            {"experiment": stored["experiment"], "type": CREATED, "drift._id": drift_id}, {"_id": 1}
-        ) is None:
+        if stored is not None and Event._get_collection().find_one(created_event_query(drift_id), {"_id": 1}) is None:
             self.deps.events.append(stored["experiment"], CREATED, stored)
         return stored
 
