@@ -44,6 +44,10 @@ class Settings:
     metrics_listen: str = ""
     # FerretDB's PostgreSQL, where server/ferretdb_indexes.py makes the GIN indexes FerretDB cannot; empty = none.
     ferretdb_postgresql_url: str = ""
+    # Audit entries older than this many days are deleted; 0 keeps them forever (independent of drift retention).
+    audit_retention_days: int = 0
+    # How often each process sweeps (expired audit entries, runs past their experiment's retention).
+    sweep_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.token_secret:
@@ -79,6 +83,8 @@ class Settings:
             token_secret=env.get("DRIFT_MONITOR_TOKEN_SECRET", "").encode(),
             metrics_listen=env.get("DRIFT_MONITOR_METRICS_LISTEN", ""),
             ferretdb_postgresql_url=env.get("DRIFT_MONITOR_FERRETDB_POSTGRESQL_URL", ""),
+            audit_retention_days=_number(env, "DRIFT_MONITOR_AUDIT_RETENTION_DAYS", cls.audit_retention_days, int, 0, 36_500),
+            sweep_seconds=_number(env, "DRIFT_MONITOR_SWEEP_SECONDS", cls.sweep_seconds, float, 0.1, 86_400),
         )
 
 
