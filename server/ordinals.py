@@ -52,9 +52,10 @@ def bounds(drifts: Collection[Any], experiment: ObjectId) -> tuple[int, int]:
     return int(doc.get("low", 1)), int(doc.get("high", 0))
 
 
-def stamp(drifts: Collection[Any], docs: Sequence[dict[str, Any]]) -> None:
-    """Give docs (all of one experiment, new) consecutive ordinals and their buckets, and restamp the
-    times they took from "now" with the moment the ordinals were taken, so the two orders agree."""
+def stamp(drifts: Collection[Any], docs: Sequence[dict[str, Any]], *, restamp: bool = True) -> None:
+    """Give docs (all of one experiment, new) consecutive ordinals and their buckets, and (restamp) the
+    times they took from "now" the moment the ordinals were taken, so the two orders agree. Imports keep
+    their times: they are new in creation order, whatever their create_time says."""
     if not docs:
         return
     experiment = docs[0]["experiment"]
@@ -72,7 +73,7 @@ def stamp(drifts: Collection[Any], docs: Sequence[dict[str, Any]]) -> None:
         moment = now()
         for index, drift in enumerate(docs):
             before = drift["create_time"]
-            for field in ("create_time", "update_time", "start_time", "end_time"):
+            for field in ("create_time", "update_time", "start_time", "end_time") if restamp else ():
                 if drift.get(field) == before:
                     drift[field] = moment
             drift["ordinal"] = first + index
