@@ -45,6 +45,8 @@ from server.models import Event
 log = logging.getLogger(__name__)
 
 CREATED, UPDATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT = "CREATED", "UPDATED", "DELETED", "EXPERIMENT_DELETED", "HEARTBEAT"
+# Who may read the experiment changed (public flag, grants): open streams re-check their caller (never sent).
+EXPERIMENT_ACCESS = "EXPERIMENT_ACCESS"
 READ_BATCH = 500
 BLOCK = 100  # events per block (see the module docstring)
 LOCK_STRIPES = 64

@@ -32,6 +32,9 @@ class Settings:
     watch_queue_size: int = 1024
     # Events kept for resuming watches; older ones are deleted (a resume from before them is refused).
     event_retention: int = 100_000
+    # Open watch streams re-read their experiment's permissions at least this often (changes made through
+    # the API reach them at once through the event log; this catches any other).
+    watch_recheck_seconds: float = 60.0
     grace_seconds: float = 10.0
     # Open WatchDrifts streams one user (or one anonymous address) may hold on this process.
     max_watches_per_user: int = 32
@@ -41,6 +44,10 @@ class Settings:
     metrics_listen: str = ""
     # FerretDB's PostgreSQL, where server/ferretdb_indexes.py makes the GIN indexes FerretDB cannot; empty = none.
     ferretdb_postgresql_url: str = ""
+    # Audit entries older than this many days are deleted; 0 keeps them forever (independent of drift retention).
+    audit_retention_days: int = 0
+    # How often each process sweeps (expired audit entries, runs past their experiment's retention).
+    sweep_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.token_secret:
@@ -70,11 +77,14 @@ class Settings:
             event_poll_seconds=_number(env, "DRIFT_MONITOR_EVENT_POLL_SECONDS", cls.event_poll_seconds, float, 0.01, 60),
             watch_queue_size=_number(env, "DRIFT_MONITOR_WATCH_QUEUE", cls.watch_queue_size, int, 1, 1_000_000),
             event_retention=_number(env, "DRIFT_MONITOR_EVENT_RETENTION", cls.event_retention, int, 100, 1_000_000_000),
+            watch_recheck_seconds=_number(env, "DRIFT_MONITOR_WATCH_RECHECK_SECONDS", cls.watch_recheck_seconds, float, 0.1, 3600),
             grace_seconds=_number(env, "DRIFT_MONITOR_GRACE_SECONDS", cls.grace_seconds, float, 0, 600),
             max_watches_per_user=_number(env, "DRIFT_MONITOR_MAX_WATCHES_PER_USER", cls.max_watches_per_user, int, 1, 100_000),
             token_secret=env.get("DRIFT_MONITOR_TOKEN_SECRET", "").encode(),
             metrics_listen=env.get("DRIFT_MONITOR_METRICS_LISTEN", ""),
             ferretdb_postgresql_url=env.get("DRIFT_MONITOR_FERRETDB_POSTGRESQL_URL", ""),
+            audit_retention_days=_number(env, "DRIFT_MONITOR_AUDIT_RETENTION_DAYS", cls.audit_retention_days, int, 0, 36_500),
+            sweep_seconds=_number(env, "DRIFT_MONITOR_SWEEP_SECONDS", cls.sweep_seconds, float, 0.1, 86_400),
         )
 
 

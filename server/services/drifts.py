@@ -15,17 +15,18 @@ from google.protobuf import empty_pb2, struct_pb2, timestamp_pb2
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc
-from server import ordinals, validation
+from server import audit, ordinals, validation
 from server.convert import RESULT_FIELDS, STATUS_NAMES, drift_to_proto, result_from_proto
 from server.db import now
 from server.errors import invalid, not_found, out_of_range
-from server.events import CREATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError, PositionPruned
+from server.events import CREATED, DELETED, EXPERIMENT_ACCESS, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError, PositionPruned
 from server.filtering import FieldSpec
 from server.listing import ListSpec, Ordering, conjoin
 from server.models import DRIFT_ORDER_FIELDS, Drift, Event
 from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
 from server.permissions import Level, require
 from server.quota import StreamQuota
+from server.stream_access import StreamAccess
 from server.services.common import Deps, compile_user_filter, object_id, streaming, unary
 from server.services.experiments import load as load_experiment
 
@@ -264,22 +265,29 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     async def DeleteDrift(self, request: drift_pb2.DeleteDriftRequest, context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
         experiment, _ = await self._writable(request.experiment_id, context)
         drift_id = object_id("drift_id", request.drift_id)
-        if not await self.deps.db.run(self._delete, experiment, drift_id):
+        if (gone := await self.deps.db.run(self._delete, experiment, drift_id)) is None:
             raise not_found("drift")
+        await self.deps.db.run(audit.record_drift_delete, await self.deps.caller(context), experiment, gone)
         return empty_pb2.Empty()
 
-    def _delete(self, experiment: ObjectId, drift_id: ObjectId) -> bool:
+    def _delete(self, experiment: ObjectId, drift_id: ObjectId) -> dict[str, Any] | None:
+        """The drift as it was before it was deleted, or None when there was none."""
         with self.deps.events.drift_lock(drift_id):
-            deleted = _find(experiment, drift_id) is not None and _collection().delete_one({"_id": drift_id}).deleted_count
-            if deleted:
-                self.deps.events.append(experiment, DELETED, {"_id": drift_id, "experiment": experiment})
-        return bool(deleted)
+            found = _find(experiment, drift_id)
+            if found is None or not _collection().delete_one({"_id": drift_id}).deleted_count:
+                return None
+            self.deps.events.append(experiment, DELETED, {"_id": drift_id, "experiment": experiment})
+        return found
 
     # -- watch ----------------------------------------------------------------------------------------
 
     @streaming
     async def WatchDrifts(self, request: drift_pb2.WatchDriftsRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[drift_pb2.WatchDriftsResponse]:
-        experiment = await self._experiment(request.experiment_id, context, Level.READ)
+        caller = await self.deps.caller(context)
+        doc = await self.deps.db.run(load_experiment, object_id("experiment_id", request.experiment_id))
+        require(doc, caller, Level.READ)
+        experiment = doc["_id"]  # type: ignore[index]
+        access = StreamAccess(caller, experiment, self.deps.settings.watch_recheck_seconds)
         secret = self.deps.settings.token_secret
         after = None
         if request.resume_token:
@@ -292,7 +300,11 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
                 async for event in self.deps.events.watch(experiment, after, self.deps.settings.heartbeat_seconds):
                     if event.type == EXPERIMENT_DELETED:
                         raise not_found("experiment")
-                    yield self._messages.get(event, secret)
+                    access.check_token()  # before anything more is sent
+                    if event.type == EXPERIMENT_ACCESS or access.recheck_due():
+                        access.check(await self.deps.db.run(load_experiment, experiment))
+                    if event.type != EXPERIMENT_ACCESS:
+                        yield self._messages.get(event, secret)
         except PositionPruned as exc:
             raise out_of_range("resume_token", str(exc)) from None
         except PositionError as exc:
