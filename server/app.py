@@ -22,6 +22,8 @@ from server import metrics
 from server.db import Database
 from server.decoding import RefuseUndecodable
 from server.events import EventLog
+from server.leases import Sweeper
+from server.models import Drift, LeaseClaim
 from server.services.common import Deps
 from server.services.drifts import DriftService
 from server.services.experiments import ExperimentService
@@ -78,6 +80,7 @@ class App:
     deps: Deps
     health: health.aio.HealthServicer
     drain: Drain
+    sweeper: Sweeper | None = None
     stop_metrics: Callable[[], None] | None = None
 
     async def stop(self) -> None:
@@ -88,6 +91,8 @@ class App:
         # Calls already running get a moment to finish before grpc's stop cancels what is left.
         await asyncio.sleep(min(DRAIN_SECONDS, self.deps.settings.grace_seconds))
         await self.server.stop(self.deps.settings.grace_seconds)
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         await self.deps.events.stop()
         await self.deps.userinfo.close()
         await asyncio.to_thread(self.deps.db.close)
@@ -118,7 +123,9 @@ async def create_server(settings: Settings) -> App:
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     stop_metrics = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
-    return App(server, port, deps, health_servicer, drain, stop_metrics)
+    sweeper = Sweeper(db, events, Drift._get_collection, LeaseClaim._get_collection, settings.lease_sweep_seconds)
+    sweeper.start()
+    return App(server, port, deps, health_servicer, drain, sweeper, stop_metrics)
 
 
 async def serve(settings: Settings) -> None:

@@ -37,6 +37,8 @@ class Settings:
     max_watches_per_user: int = 32
     # Signs page and resume tokens; defaults to a key derived from the proxy secret.
     token_secret: bytes = b""
+    # How often this process looks for RUNNING drifts whose lease expired (each process does; one wins).
+    lease_sweep_seconds: float = 10.0
     # host:port of the Prometheus /metrics endpoint; empty = not served.
     metrics_listen: str = ""
 
@@ -72,6 +74,7 @@ class Settings:
             max_watches_per_user=_number(env, "DRIFT_MONITOR_MAX_WATCHES_PER_USER", cls.max_watches_per_user, int, 1, 100_000),
             token_secret=env.get("DRIFT_MONITOR_TOKEN_SECRET", "").encode(),
             metrics_listen=env.get("DRIFT_MONITOR_METRICS_LISTEN", ""),
+            lease_sweep_seconds=_number(env, "DRIFT_MONITOR_LEASE_SWEEP_SECONDS", cls.lease_sweep_seconds, float, 0.05, 3600),
         )
 
 
