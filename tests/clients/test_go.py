@@ -30,6 +30,9 @@ EXPECTED = {
     "TestWatchReconnectsAfterACutWithoutGapOrDuplicate",
     "TestWatchFromAResumeToken",
     "TestRecordsADriftThroughTheEdge",
+    "TestRunRenewsItsLease",
+    "TestRunWithoutHeartbeatHasNoLease",
+    "TestConfigFromEnvHeartbeat",
 }
 
 
