@@ -155,7 +155,7 @@ class Sweeper:
                 "end_time": expired_at,
                 "lease_expire_time": None,
                 "status_reason": f"no heartbeat from the job for {_seconds(current['lease_duration_ms'])}: "
-                f"its lease expired at {expired_at.isoformat().replace('+00:00', 'Z')}",
+                f"its lease expired at {expired_at.isoformat(timespec='milliseconds').replace('+00:00', 'Z')}",
                 "update_time": now(),
             }
             won = self._collection().update_one(
