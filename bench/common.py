@@ -1,8 +1,8 @@
 """What every benchmark shares: a private stack, percentiles, and where results go.
 
-The stack is the one the tests use (tests/harness.py): FerretDB on a free port with its data in a
-temporary directory, the server, the sandbox issuer and Envoy with TLS, so a benchmark never touches
-`make run`'s stack and two runs never collide.
+The stack is the one the tests use (stack.Stack): FerretDB on a free port with its data in a temporary
+directory, the server, the sandbox issuer and Envoy with TLS, so a benchmark never touches `make run`'s
+stack and two runs never collide.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ import datetime as dt
 import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scripts import certs  # noqa: E402
-from tests.harness import Envoy, Issuer, ServerProcess, free_port  # noqa: E402
+from stack import Stack, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -67,37 +64,6 @@ def process_stats(pid: int) -> dict[str, float]:
     return {"rss_mb": round(rss_kb / 1024, 1), "cpu_s": (int(fields[11]) + int(fields[12])) / ticks}
 
 
-class Stack:
-    """FerretDB + server + sandbox issuer + Envoy (TLS), all on free ports, stopped on exit."""
-
-    def __init__(self, **server_env: str) -> None:
-        self.run_dir = Path(tempfile.mkdtemp(prefix="dm-bench-"))
-        self.server_env = server_env
-
-    def __enter__(self) -> Stack:
-        address = f"127.0.0.1:{free_port()}"
-        self._db_env = {**os.environ, "FERRETDB_ADDR": address, "FERRETDB_STATE": str(self.run_dir / "ferretdb")}
-        subprocess.run([str(ROOT / "scripts" / "ferretdb.sh"), "start"], check=True, env=self._db_env, stdout=subprocess.DEVNULL)
-        self.mongodb_uri = f"mongodb://{address}/drift_monitoring_bench"
-        self.ca = certs.ensure(self.run_dir / "certs")
-        self.issuer = Issuer(self.run_dir)
-        self.server = ServerProcess(self.mongodb_uri, DRIFT_MONITOR_TRUSTED_ISSUERS=self.issuer.url, **self.server_env)
-        self.envoy = Envoy(self.run_dir, "envoy", self.server, self.issuer, self.ca.parent, "--rate-limit", "1000000", "--max-backend-streams", "100000")
-        return self
-
-    @property
-    def url(self) -> str:
-        return f"localhost:{self.envoy.port}"
-
-    def token(self, persona: str = "manager") -> str:
-        return self.issuer.token(persona)
-
-    def settings(self, persona: str = "manager", **extra: Any) -> dict[str, Any]:
-        """DriftMonitor / Client settings for a persona, with a spool of its own."""
-        return {"url": self.url, "ca_bundle": str(self.ca), "token": self.token(persona), "state_dir": self.run_dir / f"state-{persona}", **extra}
-
-    def __exit__(self, *exc: object) -> None:
-        for part in (getattr(self, "envoy", None), getattr(self, "server", None), getattr(self, "issuer", None)):
-            if part is not None:
-                part.stop()
-        subprocess.run([str(ROOT / "scripts" / "ferretdb.sh"), "stop"], check=False, env=self._db_env, stdout=subprocess.DEVNULL)
+def bench_stack(**server_env: str) -> Stack:
+    """The unified stack (stack.Stack) with limits raised so that the edge, not a limit, is measured."""
+    return Stack(envoy_args=("--rate-limit", "1000000", "--max-backend-streams", "100000"), **server_env)

@@ -20,7 +20,8 @@ import time
 import uuid
 from typing import Any
 
-from bench.common import ROOT, Stack, latency, save
+from bench.common import ROOT, bench_stack, latency, save
+from stack import Stack
 from drift_monitoring import Client, DriftMonitor, flush
 
 PARAMETERS = {f"param_{i}": i * 0.1 for i in range(20)}  # as BenchmarkRun in clients/go
@@ -45,7 +46,7 @@ def python_jobs(stack: Stack, jobs: int) -> dict[str, Any]:
 
 
 def go_jobs(stack: Stack, jobs: int) -> dict[str, Any]:
-    env = {**os.environ, "DRIFT_MONITOR_URL": stack.url, "DRIFT_MONITOR_CA_BUNDLE": str(stack.ca), "DRIFT_MONITOR_TOKEN": stack.token()}
+    env = {**os.environ, "DRIFT_MONITOR_URL": stack.target, "DRIFT_MONITOR_CA_BUNDLE": str(stack.ca_pem), "DRIFT_MONITOR_TOKEN": stack.token()}
     result = subprocess.run(
         ["go", "test", "-run", "^$", "-bench", "^BenchmarkRun$", "-benchtime", f"{jobs}x", "./driftmonitor"],
         cwd=ROOT / "clients" / "go", env=env, capture_output=True, text=True, check=True,
@@ -64,7 +65,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=200)
     args = parser.parse_args()
-    with Stack() as stack:
+    with bench_stack() as stack:
         result = run(stack, args.jobs)
     out = save("go_client", result)
     for key in ("go", "python"):

@@ -12,7 +12,8 @@ import sys
 import uuid
 from typing import Any
 
-from bench.common import ROOT, Stack, latency
+from bench.common import ROOT, latency
+from stack import Stack
 from bench.mlflow_peer import PYTHON as MLFLOW_PYTHON
 from bench.mlflow_peer import PEER_ENV, MlflowServer
 

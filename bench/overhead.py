@@ -8,7 +8,8 @@ import time
 import uuid
 from typing import Any
 
-from bench.common import Stack, free_port, latency
+from bench.common import free_port, latency
+from stack import Stack
 from bench.workers.dm_jobs import CONCEPT, DATA  # the same job as the ingest benchmark
 from drift_monitoring import Client, DriftMonitor
 

@@ -9,7 +9,8 @@ import time
 import uuid
 from typing import Any
 
-from bench.common import Stack, latency
+from bench.common import latency
+from stack import Stack
 from drift_monitoring import Client, DriftMonitorError
 from drift_monitoring.v1 import drift_pb2
 
@@ -47,7 +48,7 @@ def _timed(function: Any, repeats: int) -> list[float]:
 
 def bulk(stack: Stack, count: int) -> dict[str, Any]:
     rng = random.Random(7)
-    with Client(**stack.settings(), timeout=600) as client:
+    with Client(**stack.settings(timeout=600)) as client:
         client.register()
         experiment_id = client.new_experiment(f"bench-bulk-{uuid.uuid4().hex[:6]}").id
         began = time.perf_counter()
@@ -67,7 +68,7 @@ def bulk(stack: Stack, count: int) -> dict[str, Any]:
 def run(stack: Stack, sizes: list[int], repeats: int) -> dict[str, Any]:
     rng = random.Random(11)
     steps = []
-    with Client(**stack.settings(), timeout=600) as client:
+    with Client(**stack.settings(timeout=600)) as client:
         client.register()
         experiment_id = client.new_experiment(f"bench-query-{uuid.uuid4().hex[:6]}").id
         stored = 0

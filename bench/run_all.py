@@ -14,7 +14,7 @@ import sys
 import time
 
 from bench import ingest, overhead, query_scale, watch_fanout
-from bench.common import RESULTS, ROOT, Stack, save
+from bench.common import RESULTS, ROOT, bench_stack, save
 from bench.mlflow_peer import PYTHON as MLFLOW_PYTHON
 from bench.mlflow_peer import MlflowServer, available
 
@@ -35,11 +35,11 @@ def main() -> int:
     p = QUICK if args.quick else FULL
     wanted = set(args.only or ["overhead", "ingest", "bulk", "watch", "query"])
     began = time.monotonic()
-    with Stack() as stack:
+    with bench_stack() as stack:
         if "overhead" in wanted:
             save("client_overhead", overhead.run(stack, p["overhead_jobs"]), args.quick)
         if "ingest" in wanted:
-            with MlflowServer(stack.run_dir) as mlflow:
+            with MlflowServer(stack.directory) as mlflow:
                 save("ingest", ingest.run(stack, mlflow, p["concurrency"], p["ingest_jobs"], p["rounds"]), args.quick)
         if "bulk" in wanted:
             save("bulk", query_scale.bulk(stack, p["bulk"]), args.quick)

@@ -11,7 +11,8 @@ from typing import Any
 
 import grpc
 
-from bench.common import Stack, latency, process_stats
+from bench.common import latency, process_stats
+from stack import Stack
 from drift_monitoring import Client
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc
 
@@ -44,9 +45,9 @@ async def _watcher(stub: drift_pb2_grpc.DriftServiceStub, metadata: Any, experim
 
 async def _watch_all(stack: Stack, experiment_id: str, watchers: int, settle: asyncio.Event, stop: asyncio.Event,
                      delays: list[float], counts: list[int]) -> None:
-    credentials = grpc.ssl_channel_credentials(stack.ca.read_bytes())
+    credentials = grpc.ssl_channel_credentials(stack.ca_pem.read_bytes())
     metadata = (("authorization", f"Bearer {stack.token('manager')}"),)
-    channels = [grpc.aio.secure_channel(stack.url, credentials) for _ in range(max(1, watchers // STREAMS_PER_CHANNEL))]
+    channels = [grpc.aio.secure_channel(stack.target, credentials) for _ in range(max(1, watchers // STREAMS_PER_CHANNEL))]
     started: list[int] = []
     tasks = [asyncio.create_task(_watcher(drift_pb2_grpc.DriftServiceStub(channels[i % len(channels)]), metadata, experiment_id,
                                           settle, started, delays, counts, stop)) for i in range(watchers)]

@@ -123,11 +123,15 @@ class Client:
         return self.call(self.experiments.CreateExperiment, experiment_pb2.CreateExperimentRequest(experiment=experiment), retry=False)
 
     def find_experiment(self, name: str) -> experiment_pb2.Experiment:
-        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
-        found = self.call(self.experiments.ListExperiments, experiment_pb2.ListExperimentsRequest(filter=f'name = "{quoted}"', page_size=1))
-        if not found.experiments:
-            raise NotFoundError(f"no experiment named {name!r} that you can see: create it with new_experiment() or check its name")
-        return found.experiments[0]
+        """The experiment named exactly `name` (LookupExperiment: no filter text, so no `*` or quote is
+        ever read as a pattern); NotFoundError when there is none you can see."""
+        try:
+            found = self.call(self.experiments.LookupExperiment, experiment_pb2.LookupExperimentRequest(name=name))
+        except NotFoundError:
+            raise NotFoundError(f"no experiment named {name!r} that you can see: create it with new_experiment() or check its name") from None
+        if found.name != name:  # never record into another experiment, whatever answered
+            raise DriftMonitorError(f"asked for experiment {name!r}, the server answered with {found.name!r}")
+        return found
 
     def experiment_id(self, name: str) -> str:
         """find_experiment(name).id, remembered for this Client's lifetime (a job loop looks it up once)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import queue
 import threading
 import weakref
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from drift_monitoring.errors import DriftMonitorError, UnavailableError
 from drift_monitoring.heartbeat import Heartbeat
-from drift_monitoring.spool import make_durable
+from drift_monitoring.spool import Spool, make_durable
 from drift_monitoring.v1 import drift_pb2
 
 if TYPE_CHECKING:
@@ -194,23 +193,22 @@ class Sender:
         if op.spool_file is None:  # strict mode: nothing spooled, the caller waits for the outcome
             deliver_final(self._client, op.run.experiment_id, op.run.request_id, op.drift, op.run.drift_id)
             return
-        claimed = op.spool_file.with_name(f"{op.spool_file.name}.claimed-{os.getpid()}")
-        try:
-            op.spool_file.rename(claimed)
-        except FileNotFoundError:
-            return  # `drift-monitor sync` or another process is sending it
-        try:
-            deliver_final(self._client, op.run.experiment_id, op.run.request_id, op.drift, op.run.drift_id)
-        except UnavailableError:
-            claimed.rename(op.spool_file)  # stays for the next attempt, and must survive a machine crash
-            make_durable(op.spool_file)
-            raise
-        except DriftMonitorError as exc:
-            rejected = op.spool_file.with_name(op.spool_file.name + ".rejected")
-            claimed.rename(rejected)
-            log.error("drift monitor: the server refused run %s (%s); kept as %s", op.run.request_id, exc, rejected)
-            raise
-        claimed.unlink(missing_ok=True)
+        with Spool(op.spool_file.parent).session() as session:
+            claimed = session.take(op.spool_file)
+            if claimed is None:
+                return  # `drift-monitor sync` or another process is sending it
+            try:
+                deliver_final(self._client, op.run.experiment_id, op.run.request_id, op.drift, op.run.drift_id)
+            except UnavailableError:
+                claimed.rename(op.spool_file)  # stays for the next attempt, and must survive a machine crash
+                make_durable(op.spool_file)
+                raise
+            except DriftMonitorError as exc:
+                rejected = op.spool_file.with_name(op.spool_file.name + ".rejected")
+                claimed.rename(rejected)
+                log.error("drift monitor: the server refused run %s (%s); kept as %s", op.run.request_id, exc, rejected)
+                raise
+            claimed.unlink(missing_ok=True)
 
 
 def _coalesce(batch: list[Op]) -> list[Op]:

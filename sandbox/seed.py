@@ -73,13 +73,15 @@ def _drift(rng: random.Random, model: str, concept_test: str, index: int, runs: 
     return drift
 
 
-def seed(target: str) -> None:
-    secret = personas.proxy_secret()
+def seed(target: str, *, issuer: str = personas.ISSUER, secret: str | None = None) -> None:
+    """Load the data straight into the server at target, as the personas of issuer (the users that issuer's
+    tokens sign in as), with the gateway secret the server is configured with."""
+    secret = secret or personas.proxy_secret()
     channel = grpc.insecure_channel(target)
     users = user_pb2_grpc.UserServiceStub(channel)
     experiments = experiment_pb2_grpc.ExperimentServiceStub(channel)
     drifts = drift_pb2_grpc.DriftServiceStub(channel)
-    meta = {name: personas.gateway_metadata(secret, personas.claims(name)) for name in personas.NAMES}
+    meta = {name: personas.gateway_metadata(secret, personas.claims(name, issuer=issuer)) for name in personas.NAMES}
     ids = {name: users.RegisterUser(user_pb2.RegisterUserRequest(accept_terms=True), metadata=meta[name]).id
            for name in personas.NAMES}
     rng = random.Random(42)
@@ -107,7 +109,10 @@ def seed(target: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", default=os.environ.get("DRIFT_MONITOR_LISTEN", "127.0.0.1:50051"))
-    seed(parser.parse_args().target)
+    parser.add_argument("--issuer", default=personas.ISSUER, help="the issuer whose personas own the data (default: %(default)s)")
+    args = parser.parse_args()
+    # The server's own setting when set (make run exports it), else the sandbox secret file.
+    seed(args.target, issuer=args.issuer, secret=os.environ.get("DRIFT_MONITOR_PROXY_SECRET"))
     return 0
 
 

@@ -46,6 +46,9 @@ wait_for() {  # wait_for NAME COMMAND...: until COMMAND succeeds, or show the lo
 up() {
   mkdir -p $RUN
   scripts/ferretdb.sh start
+  # The server makes the GIN indexes FerretDB needs directly in its PostgreSQL (server/ferretdb_indexes.py).
+  DRIFT_MONITOR_FERRETDB_POSTGRESQL_URL=${DRIFT_MONITOR_FERRETDB_POSTGRESQL_URL:-$(scripts/postgres.sh url 2>/dev/null || true)}
+  export DRIFT_MONITOR_FERRETDB_POSTGRESQL_URL
   $PY scripts/certs.py >/dev/null
   start server $PY -m server
   wait_for server $PY scripts/wait_healthy.py "$DRIFT_MONITOR_LISTEN"

@@ -102,7 +102,7 @@ class App:
 
 async def create_server(settings: Settings) -> App:
     """Connect to the database and start serving on settings.listen (port 0 picks a free port)."""
-    db = Database(settings.mongodb_uri, settings.db_threads)
+    db = Database(settings.mongodb_uri, settings.db_threads, settings.ferretdb_postgresql_url)
     await asyncio.to_thread(db.connect)
     events = EventLog(db, settings.event_poll_seconds, settings.watch_queue_size, settings.event_retention)
     await events.start()

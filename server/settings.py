@@ -41,6 +41,8 @@ class Settings:
     lease_sweep_seconds: float = 10.0
     # host:port of the Prometheus /metrics endpoint; empty = not served.
     metrics_listen: str = ""
+    # FerretDB's PostgreSQL, where server/ferretdb_indexes.py makes the GIN indexes FerretDB cannot; empty = none.
+    ferretdb_postgresql_url: str = ""
 
     def __post_init__(self) -> None:
         if not self.token_secret:
@@ -75,6 +77,7 @@ class Settings:
             token_secret=env.get("DRIFT_MONITOR_TOKEN_SECRET", "").encode(),
             metrics_listen=env.get("DRIFT_MONITOR_METRICS_LISTEN", ""),
             lease_sweep_seconds=_number(env, "DRIFT_MONITOR_LEASE_SWEEP_SECONDS", cls.lease_sweep_seconds, float, 0.05, 3600),
+            ferretdb_postgresql_url=env.get("DRIFT_MONITOR_FERRETDB_POSTGRESQL_URL", ""),
         )
 
 

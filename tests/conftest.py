@@ -8,9 +8,7 @@ sending the identity headers exactly as Envoy does.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,26 +18,16 @@ import pymongo
 import pytest
 
 from scripts import certs
-from tests.harness import ROOT, Envoy, Issuer, ServerProcess, free_port
+from stack import Envoy, FerretDB, Issuer, Server
 
 
 @pytest.fixture(scope="session")
 def mongo_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """MONGODB_URI's server when set; else a FerretDB of this session's own, on a free port with its data
     in a temporary directory, so concurrent test runs never share or stop each other's database."""
-    if "MONGODB_URI" in os.environ:
-        scheme, rest = os.environ["MONGODB_URI"].split("://", 1)
-        yield f"{scheme}://{rest.split('/', 1)[0]}"
-        return
-    address = f"127.0.0.1:{free_port()}"
-    env = {**os.environ, "FERRETDB_ADDR": address, "FERRETDB_STATE": str(tmp_path_factory.mktemp("ferretdb"))}
-    script = str(ROOT / "scripts" / "ferretdb.sh")
-    subprocess.run([script, "start"], check=True, env=env)
-    try:
-        pymongo.MongoClient(f"mongodb://{address}", serverSelectionTimeoutMS=5000).admin.command("ping")
-        yield f"mongodb://{address}"
-    finally:
-        subprocess.run([script, "stop"], check=False, env=env)
+    database = FerretDB(tmp_path_factory.mktemp("database"))
+    yield database.base
+    database.stop()
 
 
 @pytest.fixture(scope="session")
@@ -72,14 +60,14 @@ def issuer(run_dir: Path) -> Iterator[Issuer]:
 
 
 @pytest.fixture(scope="session")
-def server(database_uri: str, issuer: Issuer) -> Iterator[ServerProcess]:
-    process = ServerProcess(database_uri, DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
+def server(database_uri: str, issuer: Issuer) -> Iterator[Server]:
+    process = Server(database_uri, DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
     yield process
     process.stop()
 
 
 @pytest.fixture(scope="session")
-def envoy(run_dir: Path, server: ServerProcess, issuer: Issuer, ca_pem: Path) -> Iterator[Envoy]:
+def envoy(run_dir: Path, server: Server, issuer: Issuer, ca_pem: Path) -> Iterator[Envoy]:
     edge = Envoy(run_dir, "envoy", server, issuer, ca_pem.parent, "--rate-limit", "100000")
     yield edge
     edge.stop()
@@ -93,12 +81,12 @@ def channel(envoy: Envoy, ca_pem: Path) -> Iterator[grpc.Channel]:
 
 
 @pytest.fixture(scope="session")
-def start_server(database_uri: str) -> Iterator[Callable[..., ServerProcess]]:
+def start_server(database_uri: str) -> Iterator[Callable[..., Server]]:
     """Start extra server processes on the same database; all are stopped at the end."""
-    started: list[ServerProcess] = []
+    started: list[Server] = []
 
-    def start(**env: str) -> ServerProcess:
-        started.append(ServerProcess(database_uri, **env))
+    def start(**env: str) -> Server:
+        started.append(Server(database_uri, **env))
         return started[-1]
 
     yield start

@@ -1,7 +1,7 @@
 """The README stays short and every docs/ page is reachable from it."""
 
 from tests.docs import LINK, doc_pages
-from tests.harness import ROOT
+from stack import ROOT
 
 
 def test_the_readme_links_every_docs_page_and_each_link_resolves():

@@ -32,6 +32,16 @@ def when(drift: drift_pb2.Drift) -> dt.datetime:
     return stamp.ToDatetime(dt.timezone.utc)
 
 
+TIME_FIELDS = {"start_time": "Started", "create_time": "Created", "update_time": "Updated"}
+
+
+def moment(drift: drift_pb2.Drift, field: str) -> dt.datetime | None:
+    """One of a run's TIME_FIELDS (start_time falls back as `when` does)."""
+    if field == "start_time":
+        return when(drift)
+    return getattr(drift, field).ToDatetime(dt.timezone.utc) if drift.HasField(field) else None
+
+
 def stamp(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 

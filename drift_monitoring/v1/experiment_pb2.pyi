@@ -67,6 +67,12 @@ class GetExperimentRequest(_message.Message):
     experiment_id: str
     def __init__(self, experiment_id: _Optional[str] = ...) -> None: ...
 
+class LookupExperimentRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
 class ListExperimentsRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "filter", "order_by")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]

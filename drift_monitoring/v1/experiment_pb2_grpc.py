@@ -51,6 +51,11 @@ class ExperimentServiceStub:
                 request_serializer=drift__monitoring_dot_v1_dot_experiment__pb2.GetExperimentRequest.SerializeToString,
                 response_deserializer=drift__monitoring_dot_v1_dot_experiment__pb2.Experiment.FromString,
                 _registered_method=True)
+        self.LookupExperiment = channel.unary_unary(
+                '/drift_monitoring.v1.ExperimentService/LookupExperiment',
+                request_serializer=drift__monitoring_dot_v1_dot_experiment__pb2.LookupExperimentRequest.SerializeToString,
+                response_deserializer=drift__monitoring_dot_v1_dot_experiment__pb2.Experiment.FromString,
+                _registered_method=True)
         self.ListExperiments = channel.unary_unary(
                 '/drift_monitoring.v1.ExperimentService/ListExperiments',
                 request_serializer=drift__monitoring_dot_v1_dot_experiment__pb2.ListExperimentsRequest.SerializeToString,
@@ -93,6 +98,15 @@ class ExperimentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LookupExperiment(self, request, context):
+        """Returns the experiment with exactly this name (compared character for character: no pattern,
+        no prefix, no case folding), so a job never records into another experiment by a misread name.
+        NOT_FOUND when there is none or the caller may not read it, exactly as for GetExperiment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListExperiments(self, request, context):
         """Lists the experiments the caller may read (public ones, own, granted, or all for admins).
         Default page size 50, maximum 1000 (larger values are coerced down).
@@ -128,6 +142,11 @@ def add_ExperimentServiceServicer_to_server(servicer, server):
             'GetExperiment': grpc.unary_unary_rpc_method_handler(
                     servicer.GetExperiment,
                     request_deserializer=drift__monitoring_dot_v1_dot_experiment__pb2.GetExperimentRequest.FromString,
+                    response_serializer=drift__monitoring_dot_v1_dot_experiment__pb2.Experiment.SerializeToString,
+            ),
+            'LookupExperiment': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupExperiment,
+                    request_deserializer=drift__monitoring_dot_v1_dot_experiment__pb2.LookupExperimentRequest.FromString,
                     response_serializer=drift__monitoring_dot_v1_dot_experiment__pb2.Experiment.SerializeToString,
             ),
             'ListExperiments': grpc.unary_unary_rpc_method_handler(
@@ -205,6 +224,33 @@ class ExperimentService:
             target,
             '/drift_monitoring.v1.ExperimentService/GetExperiment',
             drift__monitoring_dot_v1_dot_experiment__pb2.GetExperimentRequest.SerializeToString,
+            drift__monitoring_dot_v1_dot_experiment__pb2.Experiment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupExperiment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/drift_monitoring.v1.ExperimentService/LookupExperiment',
+            drift__monitoring_dot_v1_dot_experiment__pb2.LookupExperimentRequest.SerializeToString,
             drift__monitoring_dot_v1_dot_experiment__pb2.Experiment.FromString,
             options,
             channel_credentials,

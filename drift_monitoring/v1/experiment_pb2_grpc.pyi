@@ -47,6 +47,11 @@ class ExperimentServiceStub:
     """
     GetExperiment: _grpc.UnaryUnaryMultiCallable[_experiment_pb2.GetExperimentRequest, _experiment_pb2.Experiment]
     """Returns one experiment the caller may read."""
+    LookupExperiment: _grpc.UnaryUnaryMultiCallable[_experiment_pb2.LookupExperimentRequest, _experiment_pb2.Experiment]
+    """Returns the experiment with exactly this name (compared character for character: no pattern,
+    no prefix, no case folding), so a job never records into another experiment by a misread name.
+    NOT_FOUND when there is none or the caller may not read it, exactly as for GetExperiment.
+    """
     ListExperiments: _grpc.UnaryUnaryMultiCallable[_experiment_pb2.ListExperimentsRequest, _experiment_pb2.ListExperimentsResponse]
     """Lists the experiments the caller may read (public ones, own, granted, or all for admins).
     Default page size 50, maximum 1000 (larger values are coerced down).
@@ -77,6 +82,11 @@ class ExperimentServiceAsyncStub(ExperimentServiceStub):
     """
     GetExperiment: _aio.UnaryUnaryMultiCallable[_experiment_pb2.GetExperimentRequest, _experiment_pb2.Experiment]  # type: ignore[assignment]
     """Returns one experiment the caller may read."""
+    LookupExperiment: _aio.UnaryUnaryMultiCallable[_experiment_pb2.LookupExperimentRequest, _experiment_pb2.Experiment]  # type: ignore[assignment]
+    """Returns the experiment with exactly this name (compared character for character: no pattern,
+    no prefix, no case folding), so a job never records into another experiment by a misread name.
+    NOT_FOUND when there is none or the caller may not read it, exactly as for GetExperiment.
+    """
     ListExperiments: _aio.UnaryUnaryMultiCallable[_experiment_pb2.ListExperimentsRequest, _experiment_pb2.ListExperimentsResponse]  # type: ignore[assignment]
     """Lists the experiments the caller may read (public ones, own, granted, or all for admins).
     Default page size 50, maximum 1000 (larger values are coerced down).
@@ -116,6 +126,17 @@ class ExperimentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_experiment_pb2.Experiment, _abc.Awaitable[_experiment_pb2.Experiment]]:
         """Returns one experiment the caller may read."""
+
+    @_abc_1.abstractmethod
+    def LookupExperiment(
+        self,
+        request: _experiment_pb2.LookupExperimentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_experiment_pb2.Experiment, _abc.Awaitable[_experiment_pb2.Experiment]]:
+        """Returns the experiment with exactly this name (compared character for character: no pattern,
+        no prefix, no case folding), so a job never records into another experiment by a misread name.
+        NOT_FOUND when there is none or the caller may not read it, exactly as for GetExperiment.
+        """
 
     @_abc_1.abstractmethod
     def ListExperiments(

@@ -42,6 +42,11 @@ def load(experiment_id: ObjectId) -> dict[str, Any] | None:
     return _collection().find_one({"_id": experiment_id})
 
 
+def load_by_name(name: str) -> dict[str, Any] | None:
+    # Plain equality on a string: the value is never read as a pattern (unlike the filter language's `*`).
+    return _collection().find_one({"name": {"$eq": name}})
+
+
 class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -77,6 +82,14 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
     async def GetExperiment(self, request: experiment_pb2.GetExperimentRequest, context: grpc.aio.ServicerContext) -> experiment_pb2.Experiment:
         doc, level = await self._require(request.experiment_id, context, Level.READ)
         return experiment_to_proto(doc, level)
+
+    @unary
+    async def LookupExperiment(self, request: experiment_pb2.LookupExperimentRequest, context: grpc.aio.ServicerContext) -> experiment_pb2.Experiment:
+        caller = await self.deps.caller(context)
+        name = validation.text("name", request.name, low=1, high=validation.MAX_NAME)
+        doc = await self.deps.db.run(load_by_name, name)
+        level = require(doc, caller, Level.READ)
+        return experiment_to_proto(doc, level)  # type: ignore[arg-type]
 
     @unary
     async def ListExperiments(self, request: experiment_pb2.ListExperimentsRequest, context: grpc.aio.ServicerContext) -> experiment_pb2.ListExperimentsResponse:

@@ -13,7 +13,7 @@ import pytest
 
 from bench.mlflow_peer import available
 from bench.run_all import QUICK
-from tests.harness import ROOT
+from stack import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 

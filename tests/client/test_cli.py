@@ -14,7 +14,7 @@ import pytest
 from drift_monitoring import DriftMonitor, flush
 from drift_monitoring.monitor import spool_for
 from drift_monitoring.settings import Settings
-from tests.harness import ROOT
+from stack import ROOT
 
 
 @pytest.fixture

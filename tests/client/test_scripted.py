@@ -215,9 +215,9 @@ def test_invalid_argument_names_the_field_to_fix(server, tmp_path):
 
 def enter(server: ScriptedServer) -> drift_pb2.CreateDriftRequest:
     """Answer a monitor's entry: find the experiment, create the run. Returns the create request."""
-    listed = server.next("ListExperiments")
-    assert listed.request.filter == 'name = "credit"'
-    listed.ok(experiment_pb2.ListExperimentsResponse(experiments=[EXPERIMENT]))
+    looked_up = server.next("LookupExperiment")
+    assert looked_up.request.name == "credit"
+    looked_up.ok(EXPERIMENT)
     create = server.next("CreateDrift")
     create.ok(drift_pb2.Drift(id="d1", experiment_id="e1", model=create.request.drift.model, status=drift_pb2.DRIFT_STATUS_RUNNING))
     return create.request
@@ -300,8 +300,17 @@ def test_an_exception_in_the_block_marks_the_run_failed_and_propagates(server, t
 
 def test_a_missing_experiment_is_a_clear_error_and_no_run_is_created(server, tmp_path):
     future = background(lambda: DriftMonitor("credit", "m", client=make_client(server, tmp_path)).__enter__())
-    server.next("ListExperiments").ok(experiment_pb2.ListExperimentsResponse())
+    server.next("LookupExperiment").fail(grpc.StatusCode.NOT_FOUND, "experiment not found")
     with pytest.raises(NotFoundError, match="no experiment named 'credit'"):
+        result(future)
+    assert server.idle()
+
+
+def test_an_answer_for_another_name_is_refused_and_no_run_is_created(server, tmp_path):
+    """Whatever answers the lookup, a run is only ever created in the experiment of the name asked for."""
+    future = background(lambda: DriftMonitor("credit*", "m", client=make_client(server, tmp_path)).__enter__())
+    server.next("LookupExperiment").ok(EXPERIMENT)  # "credit", not "credit*"
+    with pytest.raises(DriftMonitorError, match="answered with 'credit'"):
         result(future)
     assert server.idle()
 
@@ -316,7 +325,7 @@ def spool_an_offline_run(server: ScriptedServer, tmp_path) -> tuple[Client, str]
         return monitor.request_id
 
     future = background(job)
-    server.next("ListExperiments").ok(experiment_pb2.ListExperimentsResponse(experiments=[EXPERIMENT]))
+    server.next("LookupExperiment").ok(EXPERIMENT)
     assert fail_until_done(server, future, "CreateDrift")  # every attempt within the timeout fails
     return client, result(future)
 
@@ -333,7 +342,7 @@ def test_when_the_server_is_unreachable_the_run_is_spooled_and_the_job_goes_on(s
 def test_strict_mode_raises_instead_of_spooling(server, tmp_path):
     client = make_client(server, tmp_path, timeout=0.3)
     future = background(lambda: DriftMonitor("credit", "m", client=client, strict=True).__enter__())
-    server.next("ListExperiments").ok(experiment_pb2.ListExperimentsResponse(experiments=[EXPERIMENT]))
+    server.next("LookupExperiment").ok(EXPERIMENT)
     assert fail_until_done(server, future, "CreateDrift")  # every attempt within the timeout fails
     with pytest.raises(UnavailableError):
         result(future)
@@ -343,7 +352,7 @@ def test_strict_mode_raises_instead_of_spooling(server, tmp_path):
 def test_replay_sends_each_spooled_run_exactly_once(server, tmp_path):
     client, request_id = spool_an_offline_run(server, tmp_path)
     future = background(sync, client)
-    server.next("ListExperiments").ok(experiment_pb2.ListExperimentsResponse(experiments=[EXPERIMENT]))
+    server.next("LookupExperiment").ok(EXPERIMENT)
     # The reply is lost: the server stored the run, the client saw UNAVAILABLE and keeps the record.
     lost = server.next("CreateDrift")
     assert lost.request.request_id == request_id and lost.request.drift.status == COMPLETED
@@ -353,7 +362,7 @@ def test_replay_sends_each_spooled_run_exactly_once(server, tmp_path):
     assert result(future) == (0, 1)
     # Next sync: the same request_id again; the server answers with the run it already has.
     future = background(sync, client)
-    server.next("ListExperiments").ok(experiment_pb2.ListExperimentsResponse(experiments=[EXPERIMENT]))
+    server.next("LookupExperiment").ok(EXPERIMENT)
     again = server.next("CreateDrift")
     assert again.request.request_id == request_id
     again.ok(drift_pb2.Drift(id="d1", experiment_id="e1", status=COMPLETED))
@@ -365,7 +374,7 @@ def test_replay_completes_a_run_created_before_the_server_went_away(server, tmp_
     """The server knows the run as RUNNING (created before the outage): sync sends the final state."""
     client, request_id = spool_an_offline_run(server, tmp_path)
     future = background(sync, client)
-    server.next("ListExperiments").ok(experiment_pb2.ListExperimentsResponse(experiments=[EXPERIMENT]))
+    server.next("LookupExperiment").ok(EXPERIMENT)
     server.next("CreateDrift").ok(drift_pb2.Drift(id="d7", experiment_id="e1", status=drift_pb2.DRIFT_STATUS_RUNNING))
     update = server.next("UpdateDrift")
     assert update.request.drift.id == "d7" and update.request.drift.status == COMPLETED and update.request.drift.data_drift.detected
@@ -376,7 +385,7 @@ def test_replay_completes_a_run_created_before_the_server_went_away(server, tmp_
 def test_a_refused_run_is_set_aside_not_retried_forever(server, tmp_path):
     client, _ = spool_an_offline_run(server, tmp_path)
     future = background(sync, client)
-    server.next("ListExperiments").ok(experiment_pb2.ListExperimentsResponse(experiments=[EXPERIMENT]))
+    server.next("LookupExperiment").ok(EXPERIMENT)
     server.next("CreateDrift").fail(grpc.StatusCode.INVALID_ARGUMENT, "drift.model: too long")
     assert result(future) == (0, 0)
     assert len(list(spool_for(client.settings).directory.glob("*.rejected"))) == 1

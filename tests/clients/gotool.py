@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.harness import ROOT
+from stack import ROOT
 
 GO_MODULE_DIR = ROOT / "clients" / "go"
 # The first build compiles grpc and protobuf (a minute or two on 2 cores); later runs hit the build cache.

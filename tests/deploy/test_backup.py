@@ -25,7 +25,7 @@ from bson.raw_bson import RawBSONDocument
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 from sandbox import personas
 from scripts import backup
-from tests.harness import ROOT, SECRET, ServerProcess
+from stack import ROOT, SECRET, Server
 
 RAW = CodecOptions(document_class=RawBSONDocument)
 
@@ -54,7 +54,7 @@ def databases(mongo_base: str):
     """A source database filled by a real server, and the name of an empty target."""
     client = pymongo.MongoClient(mongo_base, tz_aware=True)
     source, target = f"dm_backup_{uuid.uuid4().hex[:8]}", f"dm_restore_{uuid.uuid4().hex[:8]}"
-    process = ServerProcess(f"{mongo_base}/{source}")
+    process = Server(f"{mongo_base}/{source}")
     try:
         metadata = personas.gateway_metadata(SECRET, personas.claims("editor"))
         with grpc.insecure_channel(process.target) as channel:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.deploy.conftest import COMBINATIONS, PROD_ENV, rendered, run_compose
-from tests.harness import ROOT
+from stack import ROOT
 
 APP_SERVICES = {"mongo", "backend", "web", "envoy", "backup", "prometheus", "grafana"}
 ONE_SHOT = {"seed", "testing", "certbot"}  # run to completion, or share Envoy's network namespace

@@ -10,7 +10,7 @@ import subprocess
 import yaml
 
 from tests.deploy.conftest import rendered
-from tests.harness import ROOT
+from stack import ROOT
 
 PROMQL = ROOT / "deploy" / "promql"
 GRAFANA = ROOT / "deploy" / "grafana"

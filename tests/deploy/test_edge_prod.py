@@ -21,7 +21,7 @@ import pytest
 from cryptography import x509
 
 from scripts import certs
-from tests.harness import ROOT, SECRET, free_port
+from stack import ROOT, SECRET, free_port
 
 DOMAIN = "drift.example.org"
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from tests.deploy.conftest import rendered
-from tests.harness import ROOT
+from stack import ROOT
 
 
 def healthcheck(service: str, old: str, new: str) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.conftest import COMBINATIONS, rendered
-from tests.harness import ROOT
+from stack import ROOT
 
 DOCKERFILES = sorted((ROOT / "docker").glob("*.Dockerfile"))
 VENV_BIN = str(Path(sys.executable).parent)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.harness import ROOT
+from stack import ROOT
 
 BIN = Path(sys.executable).parent
 

@@ -25,7 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 from sandbox import personas
-from tests.harness import ROOT, SECRET, ServerProcess, free_port
+from stack import ROOT, SECRET, Server, free_port
 
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
 
@@ -48,7 +48,7 @@ def value(samples: dict, name: str, **labels: str) -> float:
 def metered(mongo_base: str):
     name = f"dm_metrics_{uuid.uuid4().hex[:8]}"
     listen = f"127.0.0.1:{free_port()}"
-    process = ServerProcess(f"{mongo_base}/{name}", DRIFT_MONITOR_METRICS_LISTEN=listen)
+    process = Server(f"{mongo_base}/{name}", DRIFT_MONITOR_METRICS_LISTEN=listen)
     yield process, f"http://{listen}/metrics"
     process.stop()
     pymongo.MongoClient(mongo_base).drop_database(name)

@@ -18,7 +18,7 @@ from tests.deploy.conftest import rendered
 from drift_monitoring.v1 import user_pb2, user_pb2_grpc
 from sandbox import personas
 from scripts import wait_healthy
-from tests.harness import ROOT, free_port
+from stack import ROOT, free_port
 
 SECRETS = ROOT / "sandbox" / "secrets"
 SECRET_FILES = {"/run/secrets/app_proxy_secret": SECRETS / "proxy_secret", "/run/secrets/app_database_password": SECRETS / "app_database_password"}

@@ -7,7 +7,7 @@ import subprocess
 
 import yaml
 
-from tests.harness import ROOT
+from stack import ROOT
 
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from scripts import certs
-from tests.edge.stack import Envoy, FerretDB, Issuer, Server
+from stack import Envoy, FerretDB, Issuer, Server
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +45,7 @@ def issuer(run_dir: Path) -> Iterator[Issuer]:
 
 @pytest.fixture(scope="session")
 def server(run_dir: Path, mongo: FerretDB, issuer: Issuer) -> Iterator[Server]:
-    process = Server(run_dir, mongo.database_uri(), DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
+    process = Server(mongo.database_uri(), run_dir, DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
     yield process
     process.stop()
 

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 from sandbox.issuer.keys import persona_claims
-from tests.edge.stack import ENVOY, ROOT, Envoy, Issuer
+from stack import ROOT, Envoy, Issuer
+from stack.envoy import BINARY as ENVOY
 
 GROUP = "urn:drift-monitoring:group:ml-team"
 

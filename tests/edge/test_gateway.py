@@ -19,7 +19,8 @@ import jwt
 import pytest
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc
-from tests.edge.stack import ENVOY, ROOT, Envoy, Issuer
+from stack import ROOT, Envoy, Issuer
+from stack.envoy import BINARY as ENVOY
 
 LIST = "drift_monitoring.v1.ExperimentService/ListExperiments"
 WATCH = "drift_monitoring.v1.DriftService/WatchDrifts"

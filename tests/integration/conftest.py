@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 
 from drift_monitoring.v1 import drift_pb2, experiment_pb2
-from tests.harness import Issuer, ServerProcess
+from stack import Issuer, Server
 from tests.integration.helpers import (
     EDIT,
     GROUP,
@@ -49,7 +49,7 @@ class Gateway:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def gateway(request: pytest.FixtureRequest, server: ServerProcess, issuer: Issuer) -> AsyncIterator[Gateway]:
+async def gateway(request: pytest.FixtureRequest, server: Server, issuer: Issuer) -> AsyncIterator[Gateway]:
     if TRANSPORT == "direct":
         channel = grpc.aio.insecure_channel(server.target)
 
@@ -77,11 +77,11 @@ async def people(gateway: Gateway) -> dict[str, Api]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def direct_to() -> AsyncIterator[Callable[[ServerProcess], grpc.aio.Channel]]:
+async def direct_to() -> AsyncIterator[Callable[[Server], grpc.aio.Channel]]:
     """Open insecure aio channels straight to server processes; all closed after the test."""
     channels: list[grpc.aio.Channel] = []
 
-    def open_channel(process: ServerProcess) -> grpc.aio.Channel:
+    def open_channel(process: Server) -> grpc.aio.Channel:
         channels.append(grpc.aio.insecure_channel(process.target))
         return channels[-1]
 

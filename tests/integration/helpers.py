@@ -24,7 +24,7 @@ from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
-from tests.harness import ADMIN_ENTITLEMENT, SECRET
+from stack import ADMIN_ENTITLEMENT, SECRET
 
 Code = grpc.StatusCode
 RpcError = grpc.aio.AioRpcError
@@ -148,6 +148,9 @@ class Api:
 
     async def get_experiment(self, experiment_id: str) -> experiment_pb2.Experiment:
         return await self.experiments.GetExperiment(experiment_pb2.GetExperimentRequest(experiment_id=experiment_id))
+
+    async def lookup_experiment(self, name: str) -> experiment_pb2.Experiment:
+        return await self.experiments.LookupExperiment(experiment_pb2.LookupExperimentRequest(name=name))
 
     async def list_experiments(self, **fields: Any) -> experiment_pb2.ListExperimentsResponse:
         return await self.experiments.ListExperiments(experiment_pb2.ListExperimentsRequest(**fields))

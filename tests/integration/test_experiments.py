@@ -138,3 +138,35 @@ async def test_deleted_name_can_be_reused(people):
     await manager.delete_experiment(created.id)
     again = await manager.create_experiment(created.name)
     assert again.id != created.id and list((await manager.list_drifts(again.id)).drifts) == []
+
+
+# Characters the filter language, a regex or a shell would read specially; names may contain any of them.
+METACHARACTER_SUFFIXES = ("*", "\\*", ".*", "^", "$", "[a-z]", "(x|y)", "+", "?", '"', "'", "\\", " AND name:*", "%")
+
+
+@pytest.mark.parametrize("suffix", METACHARACTER_SUFFIXES)
+async def test_lookup_is_exact_whatever_the_name_contains(people, suffix):
+    manager = people["manager"]
+    stem = unique("exact")
+    # "!" sorts before every suffix's first character: a prefix match ordered by name would find it first.
+    decoy = await manager.create_experiment(f"{stem}!decoy")
+    await expect_error(Code.NOT_FOUND, manager.lookup_experiment(stem + suffix))
+    wanted = await manager.create_experiment(stem + suffix)
+    assert await manager.lookup_experiment(stem + suffix) == wanted
+    assert await manager.lookup_experiment(decoy.name) == decoy
+    await expect_error(Code.NOT_FOUND, manager.lookup_experiment(stem))  # no prefix, no case folding either
+    await expect_error(Code.NOT_FOUND, manager.lookup_experiment((stem + suffix).upper()))
+
+
+async def test_lookup_of_an_unreadable_name_is_the_same_not_found_as_a_missing_one(people):
+    private = await people["manager"].create_experiment(unique("secret"))
+    hidden = await expect_error(Code.NOT_FOUND, people["outsider"].lookup_experiment(private.name))
+    missing = await expect_error(Code.NOT_FOUND, people["outsider"].lookup_experiment(private.name + "-none"))
+    details = [dict(error.trailing_metadata())["grpc-status-details-bin"] for error in (hidden, missing)]
+    assert hidden.details() == missing.details() and details[0] == details[1]
+    assert await people["admin"].lookup_experiment(private.name) == private
+
+
+async def test_lookup_needs_a_name(people):
+    error = await expect_error(Code.INVALID_ARGUMENT, people["reader"].lookup_experiment(""), mentions="name")
+    assert "is required" in error.details()

@@ -5,37 +5,51 @@ These talk straight to the server (no Envoy): they test what the process itself 
 
 from __future__ import annotations
 
+import importlib
+import re
+from types import ModuleType
+
 import grpc
 import pytest
 from google.protobuf import descriptor_pb2, message_factory
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
-from tests.harness import SECRET
+from stack import ROOT, SECRET
 from tests.integration.helpers import ADMIN, MANAGER, Code, RpcError, direct_api, gateway_metadata
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-API_SERVICES = ("drift_monitoring.v1.ExperimentService", "drift_monitoring.v1.DriftService", "drift_monitoring.v1.UserService")
 SERVING = health_pb2.HealthCheckResponse.SERVING
+PROTOS = ROOT / "protos" / "drift_monitoring" / "v1"
+
+
+def _api_modules() -> list[ModuleType]:
+    """The generated module of every .proto file in protos/drift_monitoring/v1."""
+    return [importlib.import_module(f"drift_monitoring.v1.{proto.stem}_pb2") for proto in sorted(PROTOS.glob("*.proto"))]
 
 
 def _api_methods() -> list[tuple[str, object]]:
-    """Every RPC of the three API services, from the generated descriptors."""
+    """Every RPC of every API service, from the generated descriptors."""
     methods = []
-    for module in (experiment_pb2, drift_pb2, user_pb2):
+    for module in _api_modules():
         for service in module.DESCRIPTOR.services_by_name.values():
             methods += [(f"{service.name}.{method.name}", method) for method in service.methods]
     return methods
 
 
+API_SERVICES = tuple(service.full_name for module in _api_modules() for service in module.DESCRIPTOR.services_by_name.values())
 API_METHODS = _api_methods()
 
 
 async def test_every_api_rpc_is_enumerated():
-    """5 experiment + 7 drift + 4 user RPCs: a new RPC joins the secret check below automatically."""
-    assert len(API_METHODS) == 16, [name for name, _ in API_METHODS]
+    """Each `rpc` the .proto sources declare is in the generated descriptors, so every RPC, new ones too,
+    joins the secret check below."""
+    declared = {(match[0], rpc) for proto in PROTOS.glob("*.proto")
+                for match in re.findall(r"^service (\w+) \{(.*?)^\}", proto.read_text(), re.S | re.M)
+                for rpc in re.findall(r"^\s*rpc (\w+)\(", match[1], re.M)}
+    assert len(declared) >= 16
+    assert {tuple(name.split(".")) for name, _ in API_METHODS} == declared
 
 
 async def _call(channel: grpc.aio.Channel, method, metadata) -> None:

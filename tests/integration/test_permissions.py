@@ -51,6 +51,7 @@ Call = Callable[[Api, Scenario, dict[str, Api]], Awaitable[Any]]
 RPCS: dict[str, Call] = {
     # The private experiment.
     "GetExperiment": lambda api, s, p: api.get_experiment(s.private.id),
+    "LookupExperiment": lambda api, s, p: api.lookup_experiment(s.private.name),
     "UpdateExperiment(description)": lambda api, s, p: api.update_experiment(s.private.id, ["description"], description="new"),
     "UpdateExperiment(name)": lambda api, s, p: api.update_experiment(s.private.id, ["name"], name=s.private.name + "-renamed"),
     "UpdateExperiment(public)": lambda api, s, p: api.update_experiment(s.private.id, ["public"], public=True),
@@ -69,6 +70,7 @@ RPCS: dict[str, Call] = {
     "WatchDrifts": lambda api, s, p: _first_watch_message(api, s.private.id, p),
     # The public experiment: anyone reads, only granted people write.
     "public GetExperiment": lambda api, s, p: api.get_experiment(s.public.id),
+    "public LookupExperiment": lambda api, s, p: api.lookup_experiment(s.public.name),
     "public GetDrift": lambda api, s, p: api.get_drift(s.public.id, s.public_drift_id),
     "public ListDrifts": lambda api, s, p: api.list_drifts(s.public.id),
     "public WatchDrifts": lambda api, s, p: _first_watch_message(api, s.public.id, p),
@@ -87,6 +89,7 @@ RPCS: dict[str, Call] = {
 #                                          admin manager editor reader group outsider newbie anonymous
 MATRIX = {
     "GetExperiment":                          (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
+    "LookupExperiment":                       (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "UpdateExperiment(description)":          (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "UpdateExperiment(name)":                 (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
     "UpdateExperiment(public)":               (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
@@ -101,6 +104,7 @@ MATRIX = {
     "RenewDriftLease":                        (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "WatchDrifts":                            (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "public GetExperiment":                   (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
+    "public LookupExperiment":                (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public GetDrift":                        (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public ListDrifts":                      (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public WatchDrifts":                     (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),

@@ -1,4 +1,4 @@
-"""Reliability tests run on stacks of their own (tests/reliability/stack.py): they kill processes."""
+"""Reliability tests run on stacks of their own (stack.Stack with a private database): they kill processes."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.stack import Stack
+from stack import Stack
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, ca_pem: Path) -> Iterator[Stack]:
-    own = Stack(tmp_path_factory.mktemp("reliability"), ca_pem)
+    own = Stack(tmp_path_factory.mktemp("reliability"), ca_pem=ca_pem, private_database=True)
     yield own
     own.stop()
 

@@ -1,6 +1,6 @@
 """Faults: processes SIGKILLed under load and restarted by the test; nothing lost, nothing twice.
 
-Each test runs on the module's own stack (tests/reliability/stack.py) and leaves it healthy again.
+Each test runs on the module's own stack (stack.Stack) and leaves it healthy again.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def test_database_killed_during_a_run(healthy):
             time.sleep(0.5)
         assert spool_for(client.settings).pending() == 0
         sync(client)  # a second sync finds nothing to send twice
-    db = stack.database.handle()
+    db = stack.db()
     stored = list(db.drifts.find({"request_id": {"$in": request_ids}}))
     assert sorted(d["request_id"] for d in stored) == sorted(request_ids)
     assert {d["status"] for d in stored} == {"COMPLETED"}
@@ -80,7 +80,7 @@ def test_killed_under_writers_and_watchers(healthy, victim):
     stop.set()
     for writer in writers:
         writer.join(60)
-    result = audit(stack.database.handle(), experiment_id, ledger, watchers)
+    result = audit(stack.db(), experiment_id, ledger, watchers)
     print(f"\n{victim} killed (down {down:.1f} s): {result.row()}")
     assert ledger.errors == [], ledger.errors[:5]
     assert (result.duplicates, result.missing, result.wrong_status) == ([], [], [])
@@ -94,7 +94,7 @@ def _every_drift_has_its_events(stack, experiment_id: str) -> None:
     """A run stored without its CREATED event would be invisible to every watcher, forever."""
     from bson import ObjectId
 
-    db = stack.database.handle()
+    db = stack.db()
     drifts = {str(d["_id"]) for d in db.drifts.find({"experiment": ObjectId(experiment_id)}, {"_id": 1})}
     created = {str(e["drift"]["_id"]) for e in db.events.find({"experiment": ObjectId(experiment_id), "type": "CREATED"})}
     assert drifts == created, f"drifts without a CREATED event: {sorted(drifts - created)[:5]}"
@@ -135,7 +135,7 @@ def test_a_create_cut_off_before_its_event_is_completed_by_the_retry(healthy):
 
     stack = healthy
     name, experiment_id = _experiment(stack)
-    db = stack.database.handle()
+    db = stack.db()
     request_id = uuid.uuid4().hex
     with stack.client() as client:
         created = client.create_drift(experiment_id, drift_pb2.Drift(model="cut-off"), request_id)

@@ -38,7 +38,7 @@ def test_32_clients_with_watchers_lose_nothing(stack):
     for writer in writers:
         writer.join(60)
     elapsed = time.monotonic() - started
-    result = audit(stack.database.handle(), experiment.id, ledger, watchers)
+    result = audit(stack.db(), experiment.id, ledger, watchers)
     print(f"\nload: {CLIENTS} clients, {WATCHERS} watchers, {elapsed:.1f} s, {result.runs_expected / elapsed:.1f} runs/s; {result.row()}")
     assert not any(w.is_alive() for w in writers), "a writer is stuck"
     assert ledger.errors == [], ledger.errors[:5]

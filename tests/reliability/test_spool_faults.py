@@ -18,7 +18,7 @@ import pytest
 
 from drift_monitoring.monitor import spool_for
 from drift_monitoring.settings import Settings
-from tests.edge.stack import ROOT, free_port
+from stack import ROOT, free_port
 
 JOB = r"""
 import json, resource, signal, sys

@@ -17,7 +17,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
-from tests.harness import ROOT
+from stack import ROOT
 
 DOCUMENT = ROOT / "openapi" / "drift_monitoring.swagger.json"
 
@@ -53,7 +53,7 @@ def http_rules() -> set[tuple[str, str, str]]:
 
 def test_every_rest_mapping_is_documented(document):
     rules = http_rules()
-    assert len(rules) == 16
+    assert len(rules) == 17
     documented = {(verb, path, op["operationId"]) for path, methods in document["paths"].items() for verb, op in methods.items()}
     assert documented == rules
 
@@ -91,6 +91,9 @@ def test_envoy_answers_as_documented(document, envoy, ca_pem, issuer):
         listed = check(document, api.get(f"/v1/experiments/{experiment['id']}/drifts"), "ListDriftsResponse")
         assert [d["id"] for d in listed["drifts"]] == [stored["id"]]
         check(document, api.get("/v1/experiments"), "ListExperimentsResponse")
+        found = check(document, api.get("/v1/experiments:lookup", params={"name": experiment["name"]}), "Experiment")
+        assert found["id"] == experiment["id"]
+        assert api.get("/v1/experiments:lookup", params={"name": experiment["name"][:-1] + "*"}).status_code == 404
 
         failure = api.get(f"/v1/experiments/{experiment['id']}/drifts", params={"filter": "status = = 1"})
         assert failure.status_code == 400

@@ -17,7 +17,7 @@ import pytest
 
 from tests.clients.gotool import download
 from tests.docs import doc_pages
-from tests.harness import ROOT
+from stack import ROOT
 
 BLOCK = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
 

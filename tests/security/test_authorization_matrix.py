@@ -48,6 +48,7 @@ Build = Callable[[Scenario], Any]
 REQUESTS: dict[str, Build] = {
     "ExperimentService/CreateExperiment": lambda s: experiment_pb2.CreateExperimentRequest(experiment=experiment_pb2.Experiment(name=unique("authz"))),
     "ExperimentService/GetExperiment": lambda s: experiment_pb2.GetExperimentRequest(experiment_id=s.private.id),
+    "ExperimentService/LookupExperiment": lambda s: experiment_pb2.LookupExperimentRequest(name=s.private.name),
     "ExperimentService/ListExperiments": lambda s: experiment_pb2.ListExperimentsRequest(filter=f'name = "{s.private.name}"'),
     "ExperimentService/UpdateExperiment": lambda s: experiment_pb2.UpdateExperimentRequest(
         experiment=experiment_pb2.Experiment(id=s.private.id, description="changed"), update_mask=_mask("description")),
@@ -74,6 +75,7 @@ REQUESTS: dict[str, Build] = {
 MATRIX = {
     "ExperimentService/CreateExperiment":     (OK,  OK,    OK,    OK,    OK,   OK,      FP,    UA),
     "ExperimentService/GetExperiment":        (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
+    "ExperimentService/LookupExperiment":     (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "ExperimentService/ListExperiments":      (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "ExperimentService/UpdateExperiment":     (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "ExperimentService/DeleteExperiment":     (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),

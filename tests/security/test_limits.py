@@ -16,7 +16,7 @@ from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, exper
 from server import filtering, listing, validation
 from server.services import drifts, experiments
 from server.settings import Settings
-from tests.harness import ROOT
+from stack import ROOT
 from tests.integration.helpers import EDITOR, MANAGER, gateway_metadata
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from drift_monitoring import Client, Settings
 from drift_monitoring.v1 import drift_pb2
-from tests.harness import Envoy, Issuer, ServerProcess
+from stack import Envoy, Issuer, Server
 from tui.app import DriftDashboard
 
 BASE_TIME = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.timezone.utc)
@@ -95,7 +95,7 @@ async def blocking(func, *args):
 
 @dataclass
 class PrivateStack:
-    server: ServerProcess
+    server: Server
     envoy: Envoy
     database_uri: str
     run_dir: Path
@@ -109,8 +109,8 @@ class PrivateStack:
         self.server = start_server_on(self.database_uri, self.issuer, port)
 
 
-def start_server_on(database_uri: str, issuer: Issuer, port: int | None = None) -> ServerProcess:
-    return ServerProcess(database_uri, port, DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
+def start_server_on(database_uri: str, issuer: Issuer, port: int | None = None) -> Server:
+    return Server(database_uri, port=port, DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The README's screenshot is the 160x48 charts snapshot: when the snapshot changes, copy it over."""
 
-from tests.harness import ROOT
+from stack import ROOT
 
 
 def test_readme_screenshot_is_the_current_snapshot():

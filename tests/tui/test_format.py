@@ -37,7 +37,7 @@ def test_drift_monitor_tui_subcommand_starts_the_dashboard_lazily():
     import subprocess
     import sys
 
-    from tests.harness import ROOT
+    from stack import ROOT
 
     done = subprocess.run([sys.executable, "-m", "drift_monitoring", "tui", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "--experiment" in done.stdout

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 
 from textual.widgets import DataTable, Input
 
 from drift_monitoring.v1 import drift_pb2
-from tests.harness import ROOT
+from stack import ROOT
 from tests.tui.conftest import blocking, dashboard, drift, record, screen_text, squeeze, unique, until
+from tui import format as fmt
 from tui.screens.drift import DriftScreen
 from tui.screens.experiment import ExperimentScreen
 from tui.screens.experiments import ExperimentsScreen
@@ -81,10 +83,36 @@ async def test_sort_cycles_server_orders(tui_settings, client):
         screen = await open_experiment(pilot, experiment.name)
         table = screen.query_one(DriftTable)
         assert [r[1] for r in rows(table)] == ["c-model", "a-model", "b-model"]
-        await pilot.press("s")  # create_time ascending
+        await pilot.press("s")  # start_time ascending
         await until(pilot, lambda: [r[1] for r in rows(table)] == ["b-model", "a-model", "c-model"], what="oldest first")
-        await pilot.press("s", "s", "s")  # update_time desc, start_time desc, model
+        await pilot.press("s", "s", "s")  # create_time desc, update_time desc, model
         await until(pilot, lambda: screen.order_by == "model" and [r[1] for r in rows(table)] == ["a-model", "b-model", "c-model"], what="by model")
+
+
+def time_column(table: DriftTable) -> tuple[str, list[str]]:
+    return str(table.columns["time"].label), [r[0] for r in rows(table)]
+
+
+async def test_the_time_column_shows_the_time_the_runs_are_ordered_by(tui_settings, client):
+    experiment = client.new_experiment(unique("tui-time"))
+    # Recorded in the opposite order of their start times: stored (create_time) order is not start order.
+    record(client, experiment.id, [drift(f"m-{minute}", minute=minute) for minute in (3, 1, 2)])
+    app = dashboard(tui_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_experiment(pilot, experiment.name)
+        table = screen.query_one(DriftTable)
+        label, times = time_column(table)
+        assert label == "Started" and times == ["2026-11-01 08:03:00", "2026-11-01 08:02:00", "2026-11-01 08:01:00"]
+        await until(pilot, lambda: screen.feed.resume_token, what="watch live")
+        # A run that started between the shown ones (a job's spool synced late) goes where it ran, not on top.
+        await blocking(record, client, experiment.id, [drift("late", minute=2.5), drift("newest", minute=9)])
+        await until(pilot, lambda: table.row_count == 5, what="live runs placed")
+        assert [r[1] for r in rows(table)] == ["newest", "m-3", "late", "m-2", "m-1"]
+        await pilot.press("s", "s")  # start_time, then create_time desc: the column shows when the server stored each run
+        await until(pilot, lambda: screen.order_by == "create_time desc" and time_column(table)[0] == "Created", what="created column")
+        await until(pilot, lambda: [r[1] for r in rows(table)] == ["newest", "late", "m-2", "m-1", "m-3"], what="stored order")
+        created = {d.model: fmt.stamp(d.create_time.ToDatetime(dt.timezone.utc)) for d in screen.drifts.values()}
+        assert [r[0] for r in rows(table)] == [created[r[1]] for r in rows(table)]
 
 
 async def test_open_a_failed_run_shows_parameters_features_and_error(tui_settings, client):
@@ -168,7 +196,7 @@ async def test_command_palette_opens_an_experiment_and_charts_draw(tui_settings,
 async def test_unreachable_server_is_a_notification_not_a_traceback(tui_settings, tmp_path):
     from dataclasses import replace
 
-    from tests.harness import free_port
+    from stack import free_port
 
     settings = replace(tui_settings, url=f"localhost:{free_port()}", timeout=1)
     app = dashboard(settings)

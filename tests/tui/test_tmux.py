@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from drift_monitoring.v1 import drift_pb2
-from tests.harness import ROOT
+from stack import ROOT
 from tests.tui.conftest import drift, record, unique
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.harness import ROOT
+from stack import ROOT
 
 WEB = ROOT / "web"
 ARTIFACTS = ROOT / ".run" / "artifacts" / "web"

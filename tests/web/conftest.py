@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import ROOT, Envoy, Issuer, ServerProcess, _wait, free_port
+from stack import ROOT, Envoy, Issuer, Server, free_port, wait_until
 from tests.web.browser import Browser
 
 WEB = ROOT / "web"
@@ -41,7 +41,7 @@ class WebServer:
                 [sys.executable, str(WEB / "serve.py"), "--listen", self.address, "--dist", str(dist), "--issuer", issuer.url],
                 stdout=out, stderr=subprocess.STDOUT,
             )
-        _wait(lambda: httpx.get(f"http://{self.address}/config.json").status_code == 200, "web server", log)
+        wait_until(lambda: httpx.get(f"http://{self.address}/config.json").status_code == 200, "web server", log)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -56,7 +56,7 @@ def web_server(web_dist: Path, issuer: Issuer, run_dir: Path) -> Iterator[WebSer
 
 
 @pytest.fixture(scope="session")
-def web_envoy(run_dir: Path, server: ServerProcess, issuer: Issuer, ca_pem: Path, web_server: WebServer) -> Iterator[Envoy]:
+def web_envoy(run_dir: Path, server: Server, issuer: Issuer, ca_pem: Path, web_server: WebServer) -> Iterator[Envoy]:
     """Envoy with the page on the API's origin (the session's `envoy` has no --web)."""
     edge = Envoy(run_dir, "envoy-web", server, issuer, ca_pem.parent, "--rate-limit", "100000", "--web", web_server.address)
     yield edge

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from tests.harness import free_port
+from stack import free_port
 
 
 class CuttableProxy:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import ROOT
+from stack import ROOT
 
 GEN_SCRIPT = ROOT / "web" / "scripts" / "gen.mjs"
 PACKAGES = {"web": ROOT / "web", "clients/ts": ROOT / "clients" / "ts"}

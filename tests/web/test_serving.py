@@ -10,7 +10,7 @@ import grpc
 import httpx
 
 from drift_monitoring.v1 import experiment_pb2, experiment_pb2_grpc
-from tests.harness import ROOT, free_port
+from stack import ROOT, free_port
 
 
 def get(web_envoy, ca_pem, path: str, **kwargs) -> httpx.Response:

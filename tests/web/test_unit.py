@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.harness import ROOT
+from stack import ROOT
 
 WEB = ROOT / "web"
 

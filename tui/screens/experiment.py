@@ -22,9 +22,11 @@ from tui.widgets.charts import DriftCharts
 from tui.widgets.drift_table import DriftTable
 from tui.widgets.status_bar import StatusBar
 
-ORDERS = ("create_time desc", "create_time", "update_time desc", "start_time desc", "model", "status")
+# Newest first by when the jobs started, which is what the Time column shows: a spooled run synced a week
+# late sorts where it ran (its create_time is when the server got it).
+ORDERS = ("start_time desc", "start_time", "create_time desc", "update_time desc", "model", "status")
 LIVE_ORDER = ORDERS[0]  # the view new runs can be put into without asking the server
-COLUMN_ORDERS = {"time": "create_time", "model": "model", "status": "status"}
+COLUMN_ORDERS = {"model": "model", "status": "status"}  # and "time": whichever time the column shows
 MAX_ROWS = 2000  # live runs beyond this push the oldest out; scrolling down pages them in again
 KEYSET = "\0keyset"  # continue below the oldest loaded run by filter, after trimming lost the page token
 REMEMBERED_EVENTS = 10_000
@@ -112,7 +114,7 @@ class ExperimentScreen(DashboardScreen):
         self.order = [d.id for d in page.drifts]
         self.next_token, self.pending_new, self.dirty, self.incoming = page.next_token, 0, False, []
         table = self.query_one(DriftTable)
-        table.show(page.drifts)
+        table.show(page.drifts, self.time_field)
         table.move_cursor(row=0)
         self.redraw()
         if self.first_paint is None:
@@ -139,20 +141,19 @@ class ExperimentScreen(DashboardScreen):
     def _merge(self, page: Page, generation: int) -> None:
         if generation != self.generation:
             return
-        fresh = [d.id for d in page.drifts if d.id not in self.drifts]
+        fresh = [d for d in page.drifts if d.id not in self.drifts]
         for drift in page.drifts:
             self._keep(drift)
-        if fresh and self.live:
-            self.order = fresh + self.order
-            self.incoming.extend(reversed(fresh))
-            self.dirty = True
+        if self.live:
+            for drift in fresh:
+                self._insert(drift)
 
     @work(thread=True, exclusive=True, group="more", exit_on_error=False)
     def load_more(self) -> None:
         generation, token, filter_text = self.generation, self.next_token, self.filter_text
-        if token == KEYSET:  # continue below the oldest run still held (live view only: create_time desc)
-            oldest = self.drifts[self.order[-1]].create_time.ToJsonString()
-            clause = f"create_time < {oldest}"
+        if token == KEYSET:  # continue below the oldest run still held (live view only: start_time desc)
+            oldest = self.drifts[self.order[-1]].start_time.ToJsonString()
+            clause = f"start_time < {oldest}"
             filter_text, token = (f"({filter_text}) AND {clause}" if filter_text else clause), ""
         try:
             page = self.dashboard.backend.drifts(self.experiment.id, filter_text, self.order_by, token)
@@ -208,13 +209,28 @@ class ExperimentScreen(DashboardScreen):
             self._keep(drift)
         elif event.type == drift_pb2.DRIFT_EVENT_TYPE_CREATED:
             if self.live:
-                self.drifts[drift.id] = drift
-                self.order.insert(0, drift.id)
-                self.incoming.append(drift.id)
-                self.dirty = True
+                self._insert(drift)
             else:
                 self.pending_new += 1
                 self.redraw_info()
+
+    def _insert(self, drift: drift_pb2.Drift) -> None:
+        """A run new to the live view, put where LIVE_ORDER (start_time desc, then id desc, as the server
+        orders) places it; one older than every loaded run waits for its page, if there are more."""
+        key = _live_key(drift)
+        low, high = 0, len(self.order)
+        while low < high:  # the first held run that sorts after it
+            middle = (low + high) // 2
+            if _live_key(self.drifts[self.order[middle]]) > key:
+                low = middle + 1
+            else:
+                high = middle
+        if low == len(self.order) and self.next_token:
+            return
+        self.drifts[drift.id] = drift
+        self.order.insert(low, drift.id)
+        self.incoming.append(drift.id)
+        self.dirty = True
 
     def _keep(self, drift: drift_pb2.Drift) -> None:
         """Take a newer version of a run already shown (an older one, from a slow listing, is ignored)."""
@@ -232,7 +248,14 @@ class ExperimentScreen(DashboardScreen):
             return
         self.dirty = False
         table = self.query_one(DriftTable)
-        table.prepend([self.drifts[i] for i in self.incoming if i in self.drifts])
+        waiting = {i for i in self.incoming if i in self.drifts}
+        placed, above = [], None
+        for index, drift_id in enumerate(self.order):  # in table order, each between its shown neighbours
+            if drift_id in waiting:
+                below = next((i for i in self.order[index + 1:] if i in table.rows), None)
+                placed.append((self.drifts[drift_id], above, below))
+            above = drift_id
+        table.place(placed)
         self.incoming = []
         if len(self.order) > MAX_ROWS:
             for gone in self.order[MAX_ROWS:]:
@@ -243,6 +266,12 @@ class ExperimentScreen(DashboardScreen):
         self.redraw()
 
     # -- drawing --------------------------------------------------------------------------------------
+
+    @property
+    def time_field(self) -> str:
+        """The time the table's Time column shows: the one it is ordered by, else when runs started."""
+        field = self.order_by.split()[0]
+        return field if field in fmt.TIME_FIELDS else "start_time"
 
     def redraw(self) -> None:
         self.redraw_info()
@@ -289,7 +318,8 @@ class ExperimentScreen(DashboardScreen):
 
     @on(DataTable.HeaderSelected, "#drifts")
     def header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        field = COLUMN_ORDERS.get(str(event.column_key.value))
+        column = str(event.column_key.value)
+        field = self.time_field if column == "time" else COLUMN_ORDERS.get(column)
         if field is None:
             self.notify("sort by time, model or status", severity="warning")
             return
@@ -320,3 +350,7 @@ class ExperimentScreen(DashboardScreen):
         drift = self.drifts.get(str(event.row_key.value))
         if drift is not None:
             self.app.push_screen(DriftScreen(drift))
+
+
+def _live_key(drift: drift_pb2.Drift) -> tuple[int, str]:
+    return drift.start_time.ToNanoseconds(), drift.id

@@ -24,14 +24,14 @@ def _verdict(drift: drift_pb2.Drift, field: str) -> Text:
 
 class Ranked(Text):
     """The time cell, carrying the row's place: new runs are appended and then sorted into place by
-    rank (DataTable cannot insert at the top, and rebuilding thousands of rows takes seconds)."""
+    rank (DataTable cannot insert at a row, and rebuilding thousands of rows takes seconds)."""
 
-    rank = 0
+    rank = 0.0
 
 
-def cells(drift: drift_pb2.Drift, rank: int = 0) -> tuple[object, ...]:
+def cells(drift: drift_pb2.Drift, rank: float = 0.0, time_field: str = "start_time") -> tuple[object, ...]:
     status = fmt.status(drift)
-    time_cell = Ranked(fmt.stamp(fmt.when(drift)))
+    time_cell = Ranked(fmt.stamp(fmt.moment(drift, time_field)))
     time_cell.rank = rank
     return (
         time_cell, drift.model, Text(status, style=STATUS_STYLE.get(status, "")),
@@ -63,42 +63,70 @@ class DriftTable(DataTable[object]):
         if self.row_count and self.cursor_row >= self.row_count - self.NEAR:
             self.post_message(self.NearEnd())
 
+    time_field = "start_time"  # what the Time column shows: the time the rows are ordered by
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+            self.add_column(fmt.TIME_FIELDS[self.time_field] if key == "time" else label, key=key, width=width)
 
-    _top = 0  # rank of the first row; prepended rows go above it
-    _bottom = 0  # rank of the last row; appended pages go below it
+    _top = 0.0  # rank of the first row; rows put on top go above it
+    _bottom = 0.0  # rank of the last row; appended pages go below it
 
-    def show(self, drifts: list[drift_pb2.Drift]) -> None:
-        """A fresh listing (first page, new filter or order)."""
-        self.clear()
-        self._top = self._bottom = 0
+    def show(self, drifts: list[drift_pb2.Drift], time_field: str = "start_time") -> None:
+        """A fresh listing (first page, new filter or order), its Time column showing time_field."""
+        self.clear(columns=time_field != self.time_field)
+        if not self.columns:
+            self.time_field = time_field
+            self._add_columns()
+        self._top = self._bottom = 0.0
         self.append(drifts)
 
     def append(self, drifts: list[drift_pb2.Drift]) -> None:
         for drift in drifts:
             if drift.id not in self.rows:
                 self._bottom += 1
-                self.add_row(*cells(drift, self._bottom), key=drift.id)
+                self.add_row(*cells(drift, self._bottom, self.time_field), key=drift.id)
 
-    def prepend(self, drifts: list[drift_pb2.Drift]) -> None:
-        """New runs, oldest first, above the rest; the cursor stays on its run unless it is at the top,
-        where whoever watches wants to see what comes in."""
+    def place(self, drifts: list[tuple[drift_pb2.Drift, str | None, str | None]]) -> None:
+        """New runs, each with the rows it goes between (None: the top or the bottom), in table order.
+        The cursor stays on its run unless it is at the top, where whoever watches wants to see what
+        comes in."""
         keep = self.current_key() if self.cursor_row > 0 else None
-        for drift in drifts:
-            if drift.id not in self.rows:
+        for drift, above, below in drifts:
+            if drift.id in self.rows:
+                continue
+            if above is None:
                 self._top -= 1
-                self.add_row(*cells(drift, self._top), key=drift.id)
+                rank = self._top
+            elif below is None:
+                self._bottom += 1
+                rank = self._bottom
+            else:
+                rank = (self._rank(above) + self._rank(below)) / 2
+                if rank in (self._rank(above), self._rank(below)):  # halved too often: number the rows afresh
+                    self._renumber()
+                    rank = (self._rank(above) + self._rank(below)) / 2
+            self.add_row(*cells(drift, rank, self.time_field), key=drift.id)
         self.sort("time", key=lambda cell: cell.rank)
         if keep is not None:
             self.move_cursor(row=self.get_row_index(keep), scroll=False)
 
+    def _rank(self, drift_id: str) -> float:
+        return self.get_cell(drift_id, "time").rank
+
+    def _renumber(self) -> None:
+        self.sort("time", key=lambda cell: cell.rank)
+        for index, row in enumerate(self.ordered_rows):
+            self.get_cell(row.key, "time").rank = float(index)
+        self._top, self._bottom = 0.0, float(len(self.ordered_rows) - 1)
+
     def replace(self, drift: drift_pb2.Drift) -> None:
-        rank = self.get_cell(drift.id, "time").rank
-        for (key, _, _), value in zip(COLUMNS, cells(drift, rank), strict=True):
+        for (key, _, _), value in zip(COLUMNS, cells(drift, self._rank(drift.id), self.time_field), strict=True):
             self.update_cell(drift.id, key, value)
 
     def discard(self, drift_id: str) -> None:

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -113,18 +112,18 @@ func (c *Client) CreateExperiment(ctx context.Context, name, description string)
 	return c.Experiments.CreateExperiment(ctx, &pb.CreateExperimentRequest{Experiment: &pb.Experiment{Name: name, Description: description}})
 }
 
-// FindExperiment returns the experiment with this name, or a NOT_FOUND error when there is none the
-// caller may read.
+// FindExperiment returns the experiment named exactly name (LookupExperiment: no filter text, so no
+// "*" or quote in a name is ever read as a pattern), or a NOT_FOUND error when there is none the caller
+// may read.
 func (c *Client) FindExperiment(ctx context.Context, name string) (*pb.Experiment, error) {
-	quoted := strings.ReplaceAll(strings.ReplaceAll(name, `\`, `\\`), `"`, `\"`)
-	found, err := c.Experiments.ListExperiments(ctx, &pb.ListExperimentsRequest{Filter: `name = "` + quoted + `"`, PageSize: 1})
+	found, err := c.Experiments.LookupExperiment(ctx, &pb.LookupExperimentRequest{Name: name})
 	if err != nil {
 		return nil, err
 	}
-	if len(found.GetExperiments()) == 0 {
-		return nil, status.Errorf(codes.NotFound, "experiment %s: not found", strconv.Quote(name))
+	if found.GetName() != name { // never record into another experiment, whatever answered
+		return nil, status.Errorf(codes.Internal, "asked for experiment %s, the server answered with %s", strconv.Quote(name), strconv.Quote(found.GetName()))
 	}
-	return found.GetExperiments()[0], nil
+	return found, nil
 }
 
 // experimentID is FindExperiment(name).Id, remembered for the Client's lifetime.

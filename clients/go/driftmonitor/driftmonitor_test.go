@@ -239,6 +239,42 @@ func TestRunInAnUnknownExperimentIsNotFound(t *testing.T) {
 	}
 }
 
+// A name with filter (or regex) metacharacters never resolves to another experiment, and a run under
+// it lands only there: "!" sorts before them all, so a prefix match ordered by name would pick the decoy.
+func TestFindExperimentIsExactWhateverTheNameContains(t *testing.T) {
+	client := dial(t, stackConfig(t))
+	ctx := context.Background()
+	if _, err := client.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"*", `\*`, ".*", "^", "[a-z]", `"`, `\`, " AND name:*"} {
+		stem := unique("go-exact")
+		decoy, err := client.CreateExperiment(ctx, stem+"!decoy", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found, err := client.FindExperiment(ctx, stem+suffix); status.Code(err) != codes.NotFound {
+			t.Errorf("%q before it exists: %v, %v; want NOT_FOUND", stem+suffix, found, err)
+		}
+		wanted, err := client.CreateExperiment(ctx, stem+suffix, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found, err := client.FindExperiment(ctx, stem+suffix); err != nil || found.GetId() != wanted.GetId() {
+			t.Errorf("%q: %v, %v; want %v", stem+suffix, found, err, wanted)
+		}
+		if err := client.Run(ctx, wanted.GetName(), "m", func(*driftmonitor.Run) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for experiment, want := range map[*pb.Experiment]int{wanted: 1, decoy: 0} {
+			listed, err := client.Drifts.ListDrifts(ctx, &pb.ListDriftsRequest{ExperimentId: experiment.GetId()})
+			if err != nil || len(listed.GetDrifts()) != want {
+				t.Errorf("%q holds %d runs (%v), want %d", experiment.GetName(), len(listed.GetDrifts()), err, want)
+			}
+		}
+	}
+}
+
 func TestAPIErrorsCarryCodeAndReason(t *testing.T) {
 	client := dial(t, stackConfig(t))
 	experiment := newExperiment(t, client)

@@ -3,6 +3,7 @@ package driftmonitor
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -24,20 +25,36 @@ var myTokenErrors = map[string]string{
 	"usage_restricted":          "the mytoken's restrictions forbid this use (audience, scope, IP or usage count)",
 }
 
+// lockWait bounds the wait for another process's exchange (two requests) before giving up on the lock.
+const lockWait = 30 * time.Second
+
 // MyToken is a TokenSource that exchanges a mytoken for short-lived access tokens at a MyToken server
 // (discovery at SERVER/.well-known/mytoken-configuration, then grant_type=mytoken at its
-// access_token_endpoint), caching each access token until shortly before it expires. A rotating
-// mytoken's successor is saved under StateDir, in the same file the Python client uses, so the next run
-// of either starts from it.
+// access_token_endpoint), caching each access token until shortly before it expires.
+//
+// With a state directory, every process given the same mytoken shares one state file with the Python
+// client: STATE/mytokens/<sha256 of the configured mytoken, 24 hex digits>, JSON {"mytoken",
+// "access_token", "expires_at"} (unix seconds). Exchanges happen only under an exclusive flock(2) on
+// "<state file>.lock", after re-reading the state, so a mytoken another process rotated is picked up (with
+// its access token while that is valid) instead of revoking each other's. The file is written 0600 from
+// creation, atomically, and fsynced with its directory. An empty or damaged file is ignored (and rewritten
+// after the next exchange); a file holding only a mytoken, the earlier format, is read as that mytoken.
 type MyToken struct {
 	server   string
 	store    string // "" keeps rotated mytokens in memory only
 	http     *http.Client
-	mu       sync.Mutex
+	mu       sync.Mutex // the goroutines of this process; the file lock is for the processes
 	mytoken  string
 	token    string
 	expires  time.Time
 	endpoint string
+}
+
+// myTokenState is the shared state file's content.
+type myTokenState struct {
+	MyToken     string  `json:"mytoken"`
+	AccessToken string  `json:"access_token"`
+	ExpiresAt   float64 `json:"expires_at"`
 }
 
 // NewMyToken returns a MyToken source. stateDir may be empty (rotations are then not kept across runs);
@@ -50,9 +67,6 @@ func NewMyToken(mytoken, server, stateDir string, httpClient *http.Client) *MyTo
 	if stateDir != "" {
 		sum := sha256.Sum256([]byte(mytoken))
 		m.store = filepath.Join(stateDir, "mytokens", hex.EncodeToString(sum[:])[:24])
-		if saved, err := os.ReadFile(m.store); err == nil && len(bytes.TrimSpace(saved)) > 0 {
-			m.mytoken = string(bytes.TrimSpace(saved))
-		}
 	}
 	return m
 }
@@ -61,12 +75,50 @@ func NewMyToken(mytoken, server, stateDir string, httpClient *http.Client) *MyTo
 func (m *MyToken) Token(ctx context.Context) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.token == "" || time.Now().After(m.expires.Add(-refreshBefore)) {
+	if m.fresh() {
+		return m.token, nil
+	}
+	if m.store == "" {
+		return m.token, m.exchange(ctx)
+	}
+	unlock, err := lockFile(ctx, m.store+".lock", lockWait)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	m.load()
+	if !m.fresh() {
 		if err := m.exchange(ctx); err != nil {
 			return "", err
 		}
 	}
 	return m.token, nil
+}
+
+func (m *MyToken) fresh() bool {
+	return m.token != "" && time.Now().Before(m.expires.Add(-refreshBefore))
+}
+
+// load takes up the shared state: the latest mytoken, and an access token another process got.
+func (m *MyToken) load() {
+	saved, err := os.ReadFile(m.store)
+	if err != nil {
+		return // not there yet (an unreadable one fails at the write, which names it)
+	}
+	saved = bytes.TrimSpace(saved)
+	if len(saved) > 0 && saved[0] != '{' {
+		m.mytoken = string(saved) // a bare mytoken, as saved before access tokens were shared
+		return
+	}
+	var state myTokenState
+	if err := json.Unmarshal(saved, &state); err != nil || state.MyToken == "" {
+		return // empty or damaged: ignored, rewritten after the next exchange
+	}
+	m.mytoken = state.MyToken
+	expires := time.Unix(0, int64(state.ExpiresAt*float64(time.Second)))
+	if state.AccessToken != "" && expires.After(m.expires) {
+		m.token, m.expires = state.AccessToken, expires
+	}
 }
 
 func (m *MyToken) exchange(ctx context.Context) error {
@@ -108,9 +160,9 @@ func (m *MyToken) exchange(ctx context.Context) error {
 	m.token, m.expires = reply.AccessToken, time.Now().Add(time.Duration(reply.ExpiresIn*float64(time.Second)))
 	if rotated := reply.TokenUpdate.MyToken; rotated != "" {
 		m.mytoken = rotated
-		return m.save(rotated)
 	}
-	return nil
+	// Saved whether or not the mytoken rotated: the other processes reuse the access token too.
+	return m.save()
 }
 
 // call sends JSON and decodes the JSON answer; error answers (4xx with an OAuth error body) decode too.
@@ -141,17 +193,49 @@ func (m *MyToken) call(ctx context.Context, method, url string, body, into any) 
 	return nil
 }
 
-// save writes the rotated mytoken atomically, readable by the owner only.
-func (m *MyToken) save(mytoken string) error {
+// save replaces the state file atomically: a temporary file created 0600 (O_EXCL), fsynced, renamed into
+// place, then the directory fsynced, so readers never see part of it and a crash of the machine keeps it.
+func (m *MyToken) save() error {
 	if m.store == "" {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(m.store), 0o700); err != nil {
+	state, err := json.Marshal(myTokenState{m.mytoken, m.token, float64(m.expires.UnixNano()) / float64(time.Second)})
+	if err != nil {
 		return err
 	}
-	tmp := fmt.Sprintf("%s.%d.tmp", m.store, os.Getpid())
-	if err := os.WriteFile(tmp, []byte(mytoken), 0o600); err != nil {
+	dir := filepath.Dir(m.store)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return os.Rename(tmp, m.store)
+	var random [8]byte
+	_, _ = rand.Read(random[:])
+	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%s.tmp", filepath.Base(m.store), hex.EncodeToString(random[:])))
+	file, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = file.Write(state)
+	if err == nil {
+		err = file.Sync()
+	}
+	if closeErr := file.Close(); err == nil {
+		err = closeErr
+	}
+	if err == nil {
+		err = os.Rename(tmp, m.store)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("saving the rotated mytoken to %s: %w", m.store, err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	handle, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer handle.Close()
+	return handle.Sync()
 }

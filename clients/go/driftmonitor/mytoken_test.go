@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"example.org/drift-monitoring/go/driftmonitor"
 	pb "example.org/drift-monitoring/go/driftmonitoringv1"
@@ -30,6 +31,11 @@ type myTokenServer struct {
 }
 
 func newMyTokenServer(t *testing.T, first string) *myTokenServer {
+	return startMyTokenServer(t, first, true)
+}
+
+// startMyTokenServer serves over TLS (trusted by s.Client()) or, for client processes, plain HTTP.
+func startMyTokenServer(t *testing.T, first string, tls bool) *myTokenServer {
 	s := &myTokenServer{current: first, expiresIn: 3600, accessToken: func(n int) string { return fmt.Sprintf("at-%d", n) }}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/mytoken-configuration", func(w http.ResponseWriter, r *http.Request) {
@@ -53,9 +59,21 @@ func newMyTokenServer(t *testing.T, first string) *myTokenServer {
 			"token_update": map[string]string{"mytoken": s.current},
 		})
 	})
-	s.Server = httptest.NewTLSServer(mux)
+	s.Server = httptest.NewUnstartedServer(mux)
+	if tls {
+		s.StartTLS()
+	} else {
+		s.Start()
+	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// storeName is where the Python client keeps a mytoken's state too: sha256 of the configured mytoken,
+// 24 hex digits.
+func storeName(mytoken string) string {
+	sum := sha256.Sum256([]byte(mytoken))
+	return hex.EncodeToString(sum[:])[:24]
 }
 
 func TestMyTokenExchangesCachesAndKeepsTheRotatedToken(t *testing.T) {
@@ -71,20 +89,60 @@ func TestMyTokenExchangesCachesAndKeepsTheRotatedToken(t *testing.T) {
 	if server.exchanges != 1 {
 		t.Errorf("%d exchanges for two calls within the token's lifetime, want 1", server.exchanges)
 	}
-	// Where the Python client keeps it: state/mytokens/<sha256 of the original mytoken, 24 hex digits>.
-	sum := sha256.Sum256([]byte("mt-0"))
-	store := filepath.Join(state, "mytokens", hex.EncodeToString(sum[:])[:24])
+	store := filepath.Join(state, "mytokens", storeName("mt-0"))
 	saved, err := os.ReadFile(store)
-	if err != nil || string(saved) != "mt-1" {
+	var shared struct {
+		MyToken     string  `json:"mytoken"`
+		AccessToken string  `json:"access_token"`
+		ExpiresAt   float64 `json:"expires_at"`
+	}
+	if err != nil || json.Unmarshal(saved, &shared) != nil || shared.MyToken != "mt-1" || shared.AccessToken != "at-1" || shared.ExpiresAt < float64(time.Now().Unix()+3000) {
 		t.Fatalf("saved %q, %v", saved, err)
 	}
 	if info, _ := os.Stat(store); info.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", info.Mode().Perm())
 	}
-	// The next run starts from the rotated mytoken: the original would be refused now.
+	// The next run starts from the saved state: the access token is still valid, so no exchange.
 	next := driftmonitor.NewMyToken("mt-0", server.URL, state, server.Client())
-	if token, err := next.Token(ctx); err != nil || token != "at-2" {
-		t.Errorf("next run: token %q, %v", token, err)
+	if token, err := next.Token(ctx); err != nil || token != "at-1" || server.exchanges != 1 {
+		t.Errorf("next run: token %q, %v, %d exchanges", token, err, server.exchanges)
+	}
+}
+
+func TestMyTokenStateFileBareEmptyOrDamaged(t *testing.T) {
+	state := t.TempDir()
+	store := filepath.Join(state, "mytokens", storeName("mt-0"))
+	if err := os.MkdirAll(filepath.Dir(store), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(content string) {
+		if err := os.WriteFile(store, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token := func(server *myTokenServer) (string, error) {
+		return driftmonitor.NewMyToken("mt-0", server.URL, state, server.Client()).Token(context.Background())
+	}
+	// The earlier format, the bare mytoken, is read as the mytoken to use.
+	server := newMyTokenServer(t, "mt-7")
+	write("mt-7\n")
+	if got, err := token(server); err != nil || got != "at-1" {
+		t.Errorf("bare mytoken: %q, %v", got, err)
+	}
+	// An empty or torn file is ignored: the configured mytoken is tried, refused here (rotated away).
+	for _, content := range []string{"", `{"mytoken": "mt-`} {
+		write(content)
+		if _, err := token(server); err == nil || !strings.Contains(err.Error(), "invalid_token") {
+			t.Errorf("state %q: %v, want invalid_token", content, err)
+		}
+	}
+	// Where the configured mytoken is still valid, the exchange succeeds and repairs the file.
+	fresh := newMyTokenServer(t, "mt-0")
+	if got, err := token(fresh); err != nil || got != "at-1" {
+		t.Errorf("torn file, valid mytoken: %q, %v", got, err)
+	}
+	if saved, _ := os.ReadFile(store); !strings.Contains(string(saved), `"mytoken":"mt-1"`) {
+		t.Errorf("not repaired: %s", saved)
 	}
 }
 

@@ -338,6 +338,51 @@ func (x *GetExperimentRequest) GetExperimentId() string {
 	return ""
 }
 
+type LookupExperimentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The experiment's full name, as given when it was created or last renamed.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupExperimentRequest) Reset() {
+	*x = LookupExperimentRequest{}
+	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupExperimentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupExperimentRequest) ProtoMessage() {}
+
+func (x *LookupExperimentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupExperimentRequest.ProtoReflect.Descriptor instead.
+func (*LookupExperimentRequest) Descriptor() ([]byte, []int) {
+	return file_drift_monitoring_v1_experiment_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *LookupExperimentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 type ListExperimentsRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	PageSize int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -353,7 +398,7 @@ type ListExperimentsRequest struct {
 
 func (x *ListExperimentsRequest) Reset() {
 	*x = ListExperimentsRequest{}
-	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[4]
+	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -365,7 +410,7 @@ func (x *ListExperimentsRequest) String() string {
 func (*ListExperimentsRequest) ProtoMessage() {}
 
 func (x *ListExperimentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[4]
+	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -378,7 +423,7 @@ func (x *ListExperimentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExperimentsRequest.ProtoReflect.Descriptor instead.
 func (*ListExperimentsRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_experiment_proto_rawDescGZIP(), []int{4}
+	return file_drift_monitoring_v1_experiment_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListExperimentsRequest) GetPageSize() int32 {
@@ -420,7 +465,7 @@ type ListExperimentsResponse struct {
 
 func (x *ListExperimentsResponse) Reset() {
 	*x = ListExperimentsResponse{}
-	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[5]
+	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +477,7 @@ func (x *ListExperimentsResponse) String() string {
 func (*ListExperimentsResponse) ProtoMessage() {}
 
 func (x *ListExperimentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[5]
+	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +490,7 @@ func (x *ListExperimentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExperimentsResponse.ProtoReflect.Descriptor instead.
 func (*ListExperimentsResponse) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_experiment_proto_rawDescGZIP(), []int{5}
+	return file_drift_monitoring_v1_experiment_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListExperimentsResponse) GetExperiments() []*Experiment {
@@ -474,7 +519,7 @@ type UpdateExperimentRequest struct {
 
 func (x *UpdateExperimentRequest) Reset() {
 	*x = UpdateExperimentRequest{}
-	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[6]
+	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -486,7 +531,7 @@ func (x *UpdateExperimentRequest) String() string {
 func (*UpdateExperimentRequest) ProtoMessage() {}
 
 func (x *UpdateExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[6]
+	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -499,7 +544,7 @@ func (x *UpdateExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateExperimentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_experiment_proto_rawDescGZIP(), []int{6}
+	return file_drift_monitoring_v1_experiment_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateExperimentRequest) GetExperiment() *Experiment {
@@ -525,7 +570,7 @@ type DeleteExperimentRequest struct {
 
 func (x *DeleteExperimentRequest) Reset() {
 	*x = DeleteExperimentRequest{}
-	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[7]
+	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -537,7 +582,7 @@ func (x *DeleteExperimentRequest) String() string {
 func (*DeleteExperimentRequest) ProtoMessage() {}
 
 func (x *DeleteExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[7]
+	mi := &file_drift_monitoring_v1_experiment_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -550,7 +595,7 @@ func (x *DeleteExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteExperimentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_experiment_proto_rawDescGZIP(), []int{7}
+	return file_drift_monitoring_v1_experiment_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteExperimentRequest) GetExperimentId() string {
@@ -586,7 +631,9 @@ const file_drift_monitoring_v1_experiment_proto_rawDesc = "" +
 	"experiment\x18\x01 \x01(\v2\x1f.drift_monitoring.v1.ExperimentB\x04\xe2A\x01\x02R\n" +
 	"experiment\"A\n" +
 	"\x14GetExperimentRequest\x12)\n" +
-	"\rexperiment_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\fexperimentId\"\x87\x01\n" +
+	"\rexperiment_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\fexperimentId\"3\n" +
+	"\x17LookupExperimentRequest\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\"\x87\x01\n" +
 	"\x16ListExperimentsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -608,11 +655,12 @@ const file_drift_monitoring_v1_experiment_proto_rawDesc = "" +
 	"\x18ACCESS_LEVEL_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ACCESS_LEVEL_READ\x10\x01\x12\x15\n" +
 	"\x11ACCESS_LEVEL_EDIT\x10\x02\x12\x17\n" +
-	"\x13ACCESS_LEVEL_MANAGE\x10\x032\xc8\x05\n" +
+	"\x13ACCESS_LEVEL_MANAGE\x10\x032\xcc\x06\n" +
 	"\x11ExperimentService\x12\x86\x01\n" +
 	"\x10CreateExperiment\x12,.drift_monitoring.v1.CreateExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"#\x82\xd3\xe4\x93\x02\x1d:\n" +
 	"experiment\"\x0f/v1/experiments\x12\x84\x01\n" +
-	"\rGetExperiment\x12).drift_monitoring.v1.GetExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/experiments/{experiment_id}\x12\x85\x01\n" +
+	"\rGetExperiment\x12).drift_monitoring.v1.GetExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/experiments/{experiment_id}\x12\x81\x01\n" +
+	"\x10LookupExperiment\x12,.drift_monitoring.v1.LookupExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/experiments:lookup\x12\x85\x01\n" +
 	"\x0fListExperiments\x12+.drift_monitoring.v1.ListExperimentsRequest\x1a,.drift_monitoring.v1.ListExperimentsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/experiments\x12\x96\x01\n" +
 	"\x10UpdateExperiment\x12,.drift_monitoring.v1.UpdateExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"3\x82\xd3\xe4\x93\x02-:\n" +
 	"experiment2\x1f/v1/experiments/{experiment.id}\x12\x81\x01\n" +
@@ -631,43 +679,46 @@ func file_drift_monitoring_v1_experiment_proto_rawDescGZIP() []byte {
 }
 
 var file_drift_monitoring_v1_experiment_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_drift_monitoring_v1_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_drift_monitoring_v1_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_drift_monitoring_v1_experiment_proto_goTypes = []any{
 	(AccessLevel)(0),                // 0: drift_monitoring.v1.AccessLevel
 	(*Grant)(nil),                   // 1: drift_monitoring.v1.Grant
 	(*Experiment)(nil),              // 2: drift_monitoring.v1.Experiment
 	(*CreateExperimentRequest)(nil), // 3: drift_monitoring.v1.CreateExperimentRequest
 	(*GetExperimentRequest)(nil),    // 4: drift_monitoring.v1.GetExperimentRequest
-	(*ListExperimentsRequest)(nil),  // 5: drift_monitoring.v1.ListExperimentsRequest
-	(*ListExperimentsResponse)(nil), // 6: drift_monitoring.v1.ListExperimentsResponse
-	(*UpdateExperimentRequest)(nil), // 7: drift_monitoring.v1.UpdateExperimentRequest
-	(*DeleteExperimentRequest)(nil), // 8: drift_monitoring.v1.DeleteExperimentRequest
-	(*timestamppb.Timestamp)(nil),   // 9: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),   // 10: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),           // 11: google.protobuf.Empty
+	(*LookupExperimentRequest)(nil), // 5: drift_monitoring.v1.LookupExperimentRequest
+	(*ListExperimentsRequest)(nil),  // 6: drift_monitoring.v1.ListExperimentsRequest
+	(*ListExperimentsResponse)(nil), // 7: drift_monitoring.v1.ListExperimentsResponse
+	(*UpdateExperimentRequest)(nil), // 8: drift_monitoring.v1.UpdateExperimentRequest
+	(*DeleteExperimentRequest)(nil), // 9: drift_monitoring.v1.DeleteExperimentRequest
+	(*timestamppb.Timestamp)(nil),   // 10: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),   // 11: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),           // 12: google.protobuf.Empty
 }
 var file_drift_monitoring_v1_experiment_proto_depIdxs = []int32{
 	0,  // 0: drift_monitoring.v1.Grant.level:type_name -> drift_monitoring.v1.AccessLevel
 	1,  // 1: drift_monitoring.v1.Experiment.grants:type_name -> drift_monitoring.v1.Grant
-	9,  // 2: drift_monitoring.v1.Experiment.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 3: drift_monitoring.v1.Experiment.update_time:type_name -> google.protobuf.Timestamp
+	10, // 2: drift_monitoring.v1.Experiment.create_time:type_name -> google.protobuf.Timestamp
+	10, // 3: drift_monitoring.v1.Experiment.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 4: drift_monitoring.v1.Experiment.caller_access:type_name -> drift_monitoring.v1.AccessLevel
 	2,  // 5: drift_monitoring.v1.CreateExperimentRequest.experiment:type_name -> drift_monitoring.v1.Experiment
 	2,  // 6: drift_monitoring.v1.ListExperimentsResponse.experiments:type_name -> drift_monitoring.v1.Experiment
 	2,  // 7: drift_monitoring.v1.UpdateExperimentRequest.experiment:type_name -> drift_monitoring.v1.Experiment
-	10, // 8: drift_monitoring.v1.UpdateExperimentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	11, // 8: drift_monitoring.v1.UpdateExperimentRequest.update_mask:type_name -> google.protobuf.FieldMask
 	3,  // 9: drift_monitoring.v1.ExperimentService.CreateExperiment:input_type -> drift_monitoring.v1.CreateExperimentRequest
 	4,  // 10: drift_monitoring.v1.ExperimentService.GetExperiment:input_type -> drift_monitoring.v1.GetExperimentRequest
-	5,  // 11: drift_monitoring.v1.ExperimentService.ListExperiments:input_type -> drift_monitoring.v1.ListExperimentsRequest
-	7,  // 12: drift_monitoring.v1.ExperimentService.UpdateExperiment:input_type -> drift_monitoring.v1.UpdateExperimentRequest
-	8,  // 13: drift_monitoring.v1.ExperimentService.DeleteExperiment:input_type -> drift_monitoring.v1.DeleteExperimentRequest
-	2,  // 14: drift_monitoring.v1.ExperimentService.CreateExperiment:output_type -> drift_monitoring.v1.Experiment
-	2,  // 15: drift_monitoring.v1.ExperimentService.GetExperiment:output_type -> drift_monitoring.v1.Experiment
-	6,  // 16: drift_monitoring.v1.ExperimentService.ListExperiments:output_type -> drift_monitoring.v1.ListExperimentsResponse
-	2,  // 17: drift_monitoring.v1.ExperimentService.UpdateExperiment:output_type -> drift_monitoring.v1.Experiment
-	11, // 18: drift_monitoring.v1.ExperimentService.DeleteExperiment:output_type -> google.protobuf.Empty
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
+	5,  // 11: drift_monitoring.v1.ExperimentService.LookupExperiment:input_type -> drift_monitoring.v1.LookupExperimentRequest
+	6,  // 12: drift_monitoring.v1.ExperimentService.ListExperiments:input_type -> drift_monitoring.v1.ListExperimentsRequest
+	8,  // 13: drift_monitoring.v1.ExperimentService.UpdateExperiment:input_type -> drift_monitoring.v1.UpdateExperimentRequest
+	9,  // 14: drift_monitoring.v1.ExperimentService.DeleteExperiment:input_type -> drift_monitoring.v1.DeleteExperimentRequest
+	2,  // 15: drift_monitoring.v1.ExperimentService.CreateExperiment:output_type -> drift_monitoring.v1.Experiment
+	2,  // 16: drift_monitoring.v1.ExperimentService.GetExperiment:output_type -> drift_monitoring.v1.Experiment
+	2,  // 17: drift_monitoring.v1.ExperimentService.LookupExperiment:output_type -> drift_monitoring.v1.Experiment
+	7,  // 18: drift_monitoring.v1.ExperimentService.ListExperiments:output_type -> drift_monitoring.v1.ListExperimentsResponse
+	2,  // 19: drift_monitoring.v1.ExperimentService.UpdateExperiment:output_type -> drift_monitoring.v1.Experiment
+	12, // 20: drift_monitoring.v1.ExperimentService.DeleteExperiment:output_type -> google.protobuf.Empty
+	15, // [15:21] is the sub-list for method output_type
+	9,  // [9:15] is the sub-list for method input_type
 	9,  // [9:9] is the sub-list for extension type_name
 	9,  // [9:9] is the sub-list for extension extendee
 	0,  // [0:9] is the sub-list for field type_name
@@ -684,7 +735,7 @@ func file_drift_monitoring_v1_experiment_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_drift_monitoring_v1_experiment_proto_rawDesc), len(file_drift_monitoring_v1_experiment_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	ExperimentService_CreateExperiment_FullMethodName = "/drift_monitoring.v1.ExperimentService/CreateExperiment"
 	ExperimentService_GetExperiment_FullMethodName    = "/drift_monitoring.v1.ExperimentService/GetExperiment"
+	ExperimentService_LookupExperiment_FullMethodName = "/drift_monitoring.v1.ExperimentService/LookupExperiment"
 	ExperimentService_ListExperiments_FullMethodName  = "/drift_monitoring.v1.ExperimentService/ListExperiments"
 	ExperimentService_UpdateExperiment_FullMethodName = "/drift_monitoring.v1.ExperimentService/UpdateExperiment"
 	ExperimentService_DeleteExperiment_FullMethodName = "/drift_monitoring.v1.ExperimentService/DeleteExperiment"
@@ -44,6 +45,10 @@ type ExperimentServiceClient interface {
 	CreateExperiment(ctx context.Context, in *CreateExperimentRequest, opts ...grpc.CallOption) (*Experiment, error)
 	// Returns one experiment the caller may read.
 	GetExperiment(ctx context.Context, in *GetExperimentRequest, opts ...grpc.CallOption) (*Experiment, error)
+	// Returns the experiment with exactly this name (compared character for character: no pattern,
+	// no prefix, no case folding), so a job never records into another experiment by a misread name.
+	// NOT_FOUND when there is none or the caller may not read it, exactly as for GetExperiment.
+	LookupExperiment(ctx context.Context, in *LookupExperimentRequest, opts ...grpc.CallOption) (*Experiment, error)
 	// Lists the experiments the caller may read (public ones, own, granted, or all for admins).
 	// Default page size 50, maximum 1000 (larger values are coerced down).
 	ListExperiments(ctx context.Context, in *ListExperimentsRequest, opts ...grpc.CallOption) (*ListExperimentsResponse, error)
@@ -77,6 +82,16 @@ func (c *experimentServiceClient) GetExperiment(ctx context.Context, in *GetExpe
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Experiment)
 	err := c.cc.Invoke(ctx, ExperimentService_GetExperiment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *experimentServiceClient) LookupExperiment(ctx context.Context, in *LookupExperimentRequest, opts ...grpc.CallOption) (*Experiment, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Experiment)
+	err := c.cc.Invoke(ctx, ExperimentService_LookupExperiment_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +145,10 @@ type ExperimentServiceServer interface {
 	CreateExperiment(context.Context, *CreateExperimentRequest) (*Experiment, error)
 	// Returns one experiment the caller may read.
 	GetExperiment(context.Context, *GetExperimentRequest) (*Experiment, error)
+	// Returns the experiment with exactly this name (compared character for character: no pattern,
+	// no prefix, no case folding), so a job never records into another experiment by a misread name.
+	// NOT_FOUND when there is none or the caller may not read it, exactly as for GetExperiment.
+	LookupExperiment(context.Context, *LookupExperimentRequest) (*Experiment, error)
 	// Lists the experiments the caller may read (public ones, own, granted, or all for admins).
 	// Default page size 50, maximum 1000 (larger values are coerced down).
 	ListExperiments(context.Context, *ListExperimentsRequest) (*ListExperimentsResponse, error)
@@ -154,6 +173,9 @@ func (UnimplementedExperimentServiceServer) CreateExperiment(context.Context, *C
 }
 func (UnimplementedExperimentServiceServer) GetExperiment(context.Context, *GetExperimentRequest) (*Experiment, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetExperiment not implemented")
+}
+func (UnimplementedExperimentServiceServer) LookupExperiment(context.Context, *LookupExperimentRequest) (*Experiment, error) {
+	return nil, status.Error(codes.Unimplemented, "method LookupExperiment not implemented")
 }
 func (UnimplementedExperimentServiceServer) ListExperiments(context.Context, *ListExperimentsRequest) (*ListExperimentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListExperiments not implemented")
@@ -217,6 +239,24 @@ func _ExperimentService_GetExperiment_Handler(srv interface{}, ctx context.Conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ExperimentServiceServer).GetExperiment(ctx, req.(*GetExperimentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ExperimentService_LookupExperiment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupExperimentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExperimentServiceServer).LookupExperiment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExperimentService_LookupExperiment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExperimentServiceServer).LookupExperiment(ctx, req.(*LookupExperimentRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -289,6 +329,10 @@ var ExperimentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetExperiment",
 			Handler:    _ExperimentService_GetExperiment_Handler,
+		},
+		{
+			MethodName: "LookupExperiment",
+			Handler:    _ExperimentService_LookupExperiment_Handler,
 		},
 		{
 			MethodName: "ListExperiments",

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file drift_monitoring/v1/experiment.proto.
  */
 export const file_drift_monitoring_v1_experiment: GenFile = /*@__PURE__*/
-  fileDesc("CiRkcmlmdF9tb25pdG9yaW5nL3YxL2V4cGVyaW1lbnQucHJvdG8SE2RyaWZ0X21vbml0b3JpbmcudjEiVAoFR3JhbnQSFAoGZW50aXR5GAEgASgJQgTiQQECEjUKBWxldmVsGAIgASgOMiAuZHJpZnRfbW9uaXRvcmluZy52MS5BY2Nlc3NMZXZlbEIE4kEBAiLFAgoKRXhwZXJpbWVudBIQCgJpZBgBIAEoCUIE4kEBAxISCgRuYW1lGAIgASgJQgTiQQECEhMKC2Rlc2NyaXB0aW9uGAMgASgJEg4KBnB1YmxpYxgEIAEoCBIqCgZncmFudHMYBSADKAsyGi5kcmlmdF9tb25pdG9yaW5nLnYxLkdyYW50EhMKBW93bmVyGAYgASgJQgTiQQEDEjUKC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxI1Cgt1cGRhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSPQoNY2FsbGVyX2FjY2VzcxgJIAEoDjIgLmRyaWZ0X21vbml0b3JpbmcudjEuQWNjZXNzTGV2ZWxCBOJBAQMiVAoXQ3JlYXRlRXhwZXJpbWVudFJlcXVlc3QSOQoKZXhwZXJpbWVudBgBIAEoCzIfLmRyaWZ0X21vbml0b3JpbmcudjEuRXhwZXJpbWVudEIE4kEBAiIzChRHZXRFeHBlcmltZW50UmVxdWVzdBIbCg1leHBlcmltZW50X2lkGAEgASgJQgTiQQECImEKFkxpc3RFeHBlcmltZW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSDgoGZmlsdGVyGAMgASgJEhAKCG9yZGVyX2J5GAQgASgJImgKF0xpc3RFeHBlcmltZW50c1Jlc3BvbnNlEjQKC2V4cGVyaW1lbnRzGAEgAygLMh8uZHJpZnRfbW9uaXRvcmluZy52MS5FeHBlcmltZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKFAQoXVXBkYXRlRXhwZXJpbWVudFJlcXVlc3QSOQoKZXhwZXJpbWVudBgBIAEoCzIfLmRyaWZ0X21vbml0b3JpbmcudjEuRXhwZXJpbWVudEIE4kEBAhIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siNgoXRGVsZXRlRXhwZXJpbWVudFJlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAipyCgtBY2Nlc3NMZXZlbBIcChhBQ0NFU1NfTEVWRUxfVU5TUEVDSUZJRUQQABIVChFBQ0NFU1NfTEVWRUxfUkVBRBABEhUKEUFDQ0VTU19MRVZFTF9FRElUEAISFwoTQUNDRVNTX0xFVkVMX01BTkFHRRADMsgFChFFeHBlcmltZW50U2VydmljZRKGAQoQQ3JlYXRlRXhwZXJpbWVudBIsLmRyaWZ0X21vbml0b3JpbmcudjEuQ3JlYXRlRXhwZXJpbWVudFJlcXVlc3QaHy5kcmlmdF9tb25pdG9yaW5nLnYxLkV4cGVyaW1lbnQiI4LT5JMCHToKZXhwZXJpbWVudCIPL3YxL2V4cGVyaW1lbnRzEoQBCg1HZXRFeHBlcmltZW50EikuZHJpZnRfbW9uaXRvcmluZy52MS5HZXRFeHBlcmltZW50UmVxdWVzdBofLmRyaWZ0X21vbml0b3JpbmcudjEuRXhwZXJpbWVudCIngtPkkwIhEh8vdjEvZXhwZXJpbWVudHMve2V4cGVyaW1lbnRfaWR9EoUBCg9MaXN0RXhwZXJpbWVudHMSKy5kcmlmdF9tb25pdG9yaW5nLnYxLkxpc3RFeHBlcmltZW50c1JlcXVlc3QaLC5kcmlmdF9tb25pdG9yaW5nLnYxLkxpc3RFeHBlcmltZW50c1Jlc3BvbnNlIheC0+STAhESDy92MS9leHBlcmltZW50cxKWAQoQVXBkYXRlRXhwZXJpbWVudBIsLmRyaWZ0X21vbml0b3JpbmcudjEuVXBkYXRlRXhwZXJpbWVudFJlcXVlc3QaHy5kcmlmdF9tb25pdG9yaW5nLnYxLkV4cGVyaW1lbnQiM4LT5JMCLToKZXhwZXJpbWVudDIfL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50LmlkfRKBAQoQRGVsZXRlRXhwZXJpbWVudBIsLmRyaWZ0X21vbml0b3JpbmcudjEuRGVsZXRlRXhwZXJpbWVudFJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkiJ4LT5JMCISofL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50X2lkfWIGcHJvdG8z", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("CiRkcmlmdF9tb25pdG9yaW5nL3YxL2V4cGVyaW1lbnQucHJvdG8SE2RyaWZ0X21vbml0b3JpbmcudjEiVAoFR3JhbnQSFAoGZW50aXR5GAEgASgJQgTiQQECEjUKBWxldmVsGAIgASgOMiAuZHJpZnRfbW9uaXRvcmluZy52MS5BY2Nlc3NMZXZlbEIE4kEBAiLFAgoKRXhwZXJpbWVudBIQCgJpZBgBIAEoCUIE4kEBAxISCgRuYW1lGAIgASgJQgTiQQECEhMKC2Rlc2NyaXB0aW9uGAMgASgJEg4KBnB1YmxpYxgEIAEoCBIqCgZncmFudHMYBSADKAsyGi5kcmlmdF9tb25pdG9yaW5nLnYxLkdyYW50EhMKBW93bmVyGAYgASgJQgTiQQEDEjUKC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxI1Cgt1cGRhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSPQoNY2FsbGVyX2FjY2VzcxgJIAEoDjIgLmRyaWZ0X21vbml0b3JpbmcudjEuQWNjZXNzTGV2ZWxCBOJBAQMiVAoXQ3JlYXRlRXhwZXJpbWVudFJlcXVlc3QSOQoKZXhwZXJpbWVudBgBIAEoCzIfLmRyaWZ0X21vbml0b3JpbmcudjEuRXhwZXJpbWVudEIE4kEBAiIzChRHZXRFeHBlcmltZW50UmVxdWVzdBIbCg1leHBlcmltZW50X2lkGAEgASgJQgTiQQECIi0KF0xvb2t1cEV4cGVyaW1lbnRSZXF1ZXN0EhIKBG5hbWUYASABKAlCBOJBAQIiYQoWTGlzdEV4cGVyaW1lbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIOCgZmaWx0ZXIYAyABKAkSEAoIb3JkZXJfYnkYBCABKAkiaAoXTGlzdEV4cGVyaW1lbnRzUmVzcG9uc2USNAoLZXhwZXJpbWVudHMYASADKAsyHy5kcmlmdF9tb25pdG9yaW5nLnYxLkV4cGVyaW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoUBChdVcGRhdGVFeHBlcmltZW50UmVxdWVzdBI5CgpleHBlcmltZW50GAEgASgLMh8uZHJpZnRfbW9uaXRvcmluZy52MS5FeHBlcmltZW50QgTiQQECEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI2ChdEZWxldGVFeHBlcmltZW50UmVxdWVzdBIbCg1leHBlcmltZW50X2lkGAEgASgJQgTiQQECKnIKC0FjY2Vzc0xldmVsEhwKGEFDQ0VTU19MRVZFTF9VTlNQRUNJRklFRBAAEhUKEUFDQ0VTU19MRVZFTF9SRUFEEAESFQoRQUNDRVNTX0xFVkVMX0VESVQQAhIXChNBQ0NFU1NfTEVWRUxfTUFOQUdFEAMyzAYKEUV4cGVyaW1lbnRTZXJ2aWNlEoYBChBDcmVhdGVFeHBlcmltZW50EiwuZHJpZnRfbW9uaXRvcmluZy52MS5DcmVhdGVFeHBlcmltZW50UmVxdWVzdBofLmRyaWZ0X21vbml0b3JpbmcudjEuRXhwZXJpbWVudCIjgtPkkwIdOgpleHBlcmltZW50Ig8vdjEvZXhwZXJpbWVudHMShAEKDUdldEV4cGVyaW1lbnQSKS5kcmlmdF9tb25pdG9yaW5nLnYxLkdldEV4cGVyaW1lbnRSZXF1ZXN0Gh8uZHJpZnRfbW9uaXRvcmluZy52MS5FeHBlcmltZW50IieC0+STAiESHy92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0SgQEKEExvb2t1cEV4cGVyaW1lbnQSLC5kcmlmdF9tb25pdG9yaW5nLnYxLkxvb2t1cEV4cGVyaW1lbnRSZXF1ZXN0Gh8uZHJpZnRfbW9uaXRvcmluZy52MS5FeHBlcmltZW50Ih6C0+STAhgSFi92MS9leHBlcmltZW50czpsb29rdXAShQEKD0xpc3RFeHBlcmltZW50cxIrLmRyaWZ0X21vbml0b3JpbmcudjEuTGlzdEV4cGVyaW1lbnRzUmVxdWVzdBosLmRyaWZ0X21vbml0b3JpbmcudjEuTGlzdEV4cGVyaW1lbnRzUmVzcG9uc2UiF4LT5JMCERIPL3YxL2V4cGVyaW1lbnRzEpYBChBVcGRhdGVFeHBlcmltZW50EiwuZHJpZnRfbW9uaXRvcmluZy52MS5VcGRhdGVFeHBlcmltZW50UmVxdWVzdBofLmRyaWZ0X21vbml0b3JpbmcudjEuRXhwZXJpbWVudCIzgtPkkwItOgpleHBlcmltZW50Mh8vdjEvZXhwZXJpbWVudHMve2V4cGVyaW1lbnQuaWR9EoEBChBEZWxldGVFeHBlcmltZW50EiwuZHJpZnRfbW9uaXRvcmluZy52MS5EZWxldGVFeHBlcmltZW50UmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSIngtPkkwIhKh8vdjEvZXhwZXJpbWVudHMve2V4cGVyaW1lbnRfaWR9YgZwcm90bzM", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * A permission given to a user (by User.id) or to everyone holding an entitlement
@@ -147,6 +147,25 @@ export const GetExperimentRequestSchema: GenMessage<GetExperimentRequest> = /*@_
   messageDesc(file_drift_monitoring_v1_experiment, 3);
 
 /**
+ * @generated from message drift_monitoring.v1.LookupExperimentRequest
+ */
+export type LookupExperimentRequest = Message<"drift_monitoring.v1.LookupExperimentRequest"> & {
+  /**
+   * The experiment's full name, as given when it was created or last renamed.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message drift_monitoring.v1.LookupExperimentRequest.
+ * Use `create(LookupExperimentRequestSchema)` to create a new message.
+ */
+export const LookupExperimentRequestSchema: GenMessage<LookupExperimentRequest> = /*@__PURE__*/
+  messageDesc(file_drift_monitoring_v1_experiment, 4);
+
+/**
  * @generated from message drift_monitoring.v1.ListExperimentsRequest
  */
 export type ListExperimentsRequest = Message<"drift_monitoring.v1.ListExperimentsRequest"> & {
@@ -182,7 +201,7 @@ export type ListExperimentsRequest = Message<"drift_monitoring.v1.ListExperiment
  * Use `create(ListExperimentsRequestSchema)` to create a new message.
  */
 export const ListExperimentsRequestSchema: GenMessage<ListExperimentsRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_experiment, 4);
+  messageDesc(file_drift_monitoring_v1_experiment, 5);
 
 /**
  * @generated from message drift_monitoring.v1.ListExperimentsResponse
@@ -206,7 +225,7 @@ export type ListExperimentsResponse = Message<"drift_monitoring.v1.ListExperimen
  * Use `create(ListExperimentsResponseSchema)` to create a new message.
  */
 export const ListExperimentsResponseSchema: GenMessage<ListExperimentsResponse> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_experiment, 5);
+  messageDesc(file_drift_monitoring_v1_experiment, 6);
 
 /**
  * @generated from message drift_monitoring.v1.UpdateExperimentRequest
@@ -232,7 +251,7 @@ export type UpdateExperimentRequest = Message<"drift_monitoring.v1.UpdateExperim
  * Use `create(UpdateExperimentRequestSchema)` to create a new message.
  */
 export const UpdateExperimentRequestSchema: GenMessage<UpdateExperimentRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_experiment, 6);
+  messageDesc(file_drift_monitoring_v1_experiment, 7);
 
 /**
  * @generated from message drift_monitoring.v1.DeleteExperimentRequest
@@ -249,7 +268,7 @@ export type DeleteExperimentRequest = Message<"drift_monitoring.v1.DeleteExperim
  * Use `create(DeleteExperimentRequestSchema)` to create a new message.
  */
 export const DeleteExperimentRequestSchema: GenMessage<DeleteExperimentRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_experiment, 7);
+  messageDesc(file_drift_monitoring_v1_experiment, 8);
 
 /**
  * Access levels are ordered: each includes the ones below it.
@@ -321,6 +340,18 @@ export const ExperimentService: GenService<{
   getExperiment: {
     methodKind: "unary";
     input: typeof GetExperimentRequestSchema;
+    output: typeof ExperimentSchema;
+  },
+  /**
+   * Returns the experiment with exactly this name (compared character for character: no pattern,
+   * no prefix, no case folding), so a job never records into another experiment by a misread name.
+   * NOT_FOUND when there is none or the caller may not read it, exactly as for GetExperiment.
+   *
+   * @generated from rpc drift_monitoring.v1.ExperimentService.LookupExperiment
+   */
+  lookupExperiment: {
+    methodKind: "unary";
+    input: typeof LookupExperimentRequestSchema;
     output: typeof ExperimentSchema;
   },
   /**
