@@ -42,8 +42,9 @@ TERMINAL = frozenset({"COMPLETED", "FAILED"})
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     "RUNNING": frozenset({"COMPLETED", "FAILED"}),
     "LOST": frozenset({"RUNNING", "COMPLETED", "FAILED"}),
-    "COMPLETED": frozenset(),
-    "FAILED": frozenset(),
+    # A finished run never runs again; either verdict may be corrected to the other (as before leases).
+    "COMPLETED": frozenset({"FAILED"}),
+    "FAILED": frozenset({"COMPLETED"}),
 }
 
 

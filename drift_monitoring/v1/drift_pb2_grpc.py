@@ -125,9 +125,10 @@ class DriftServiceServicer:
         """Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
         Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
         Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
-        COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
-        allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
-        setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
+        COMPLETED or FAILED; COMPLETED and FAILED never become RUNNING again (either may be corrected to the
+        other). Setting the current status again is always allowed (replays are harmless). Any other change
+        is FAILED_PRECONDITION naming the current status; setting LOST on a drift that is not LOST is
+        INVALID_ARGUMENT (only the server declares a run lost).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -32,8 +32,7 @@ from drift_monitoring import Client, sync
 from drift_monitoring.errors import InvalidArgumentError
 from drift_monitoring.monitor import spool_for
 from drift_monitoring.v1 import drift_pb2
-from tests.edge.stack import ROOT, free_port
-from tests.reliability.stack import Server, Stack
+from stack import ROOT, Server, Stack, free_port
 
 SWEEP = "0.2"
 HEARTBEAT = 0.5
@@ -62,7 +61,7 @@ JOB = textwrap.dedent(
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, ca_pem: Path) -> Iterator[Stack]:
     own = Stack(
-        tmp_path_factory.mktemp("leases"), ca_pem,
+        tmp_path_factory.mktemp("leases"), ca_pem=ca_pem,
         DRIFT_MONITOR_LEASE_SWEEP_SECONDS=SWEEP, DRIFT_MONITOR_METRICS_LISTEN=f"127.0.0.1:{free_port()}",
     )
     yield own
@@ -89,7 +88,7 @@ class Job:
     def __init__(self, stack: Stack, name: str, directory: Path) -> None:
         self.go = directory / f"go-{uuid.uuid4().hex[:6]}"
         env = {
-            **os.environ, "DRIFT_MONITOR_URL": stack.envoy.target, "DRIFT_MONITOR_TOKEN": stack.issuer.token("manager"),
+            **os.environ, "DRIFT_MONITOR_URL": stack.target, "DRIFT_MONITOR_TOKEN": stack.token("manager"),
             "DRIFT_MONITOR_CA_BUNDLE": str(stack.ca_pem), "DRIFT_MONITOR_STATE_DIR": str(directory / "job-state"),
             "DRIFT_MONITOR_HEARTBEAT": str(HEARTBEAT), "PYTHONPATH": str(ROOT),
         }
@@ -162,7 +161,7 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 20) -> Any:
 
 def job_drift(stack: Stack, experiment_id: str, model: str = "job-model") -> str:
     """The id of the job's run (the only run of the job model not yet found)."""
-    db = stack.database.handle()
+    db = stack.db()
     doc = wait_for(lambda: db.drifts.find_one({"model": model, "status": "RUNNING", "lease_duration_ms": {"$gt": 0}}, sort=[("create_time", -1)]), "the job's run")
     return str(doc["_id"])
 
@@ -257,7 +256,7 @@ def test_runs_without_a_lease_are_never_marked(stack, experiment, client):
 def test_two_servers_expire_each_lease_exactly_once(stack, experiment, client):
     _, experiment_id = experiment
     second_metrics = str(free_port())
-    second = Server(stack.directory / "second", stack.database.uri, DRIFT_MONITOR_TRUSTED_ISSUERS=stack.issuer.url,
+    second = Server(stack.database_uri, stack.directory / "second", DRIFT_MONITOR_TRUSTED_ISSUERS=stack.issuer.url,
                     DRIFT_MONITOR_LEASE_SWEEP_SECONDS=SWEEP, DRIFT_MONITOR_METRICS_LISTEN=f"127.0.0.1:{second_metrics}")
     try:
         first_metrics = stack.server.env["DRIFT_MONITOR_METRICS_LISTEN"].rsplit(":", 1)[1]
@@ -269,7 +268,7 @@ def test_two_servers_expire_each_lease_exactly_once(stack, experiment, client):
             requests.append(drift_pb2.CreateDriftRequest(drift=drift, request_id=uuid.uuid4().hex))
         created = client.call(client.drifts.BatchCreateDrifts, drift_pb2.BatchCreateDriftsRequest(experiment_id=experiment_id, requests=requests)).drifts
         ids = [d.id for d in created]
-        db = stack.database.handle()
+        db = stack.db()
         object_ids = [ObjectId(i) for i in ids]
         wait_for(lambda: db.drifts.count_documents({"_id": {"$in": object_ids}, "status": "LOST"}) == len(ids), "every run LOST")
         time.sleep(1)  # any late duplicate would be written by now
@@ -290,9 +289,9 @@ def test_state_machine_and_lease_input(stack, experiment, client):
     done = client.create_drift(experiment_id, drift_pb2.Drift(model="finished", status=COMPLETED), uuid.uuid4().hex)
     metadata = client._metadata()
 
-    def update(status: int) -> drift_pb2.Drift:
+    def update(status: int, drift_id: str = done.id) -> drift_pb2.Drift:
         request = drift_pb2.UpdateDriftRequest(
-            drift=drift_pb2.Drift(id=done.id, experiment_id=experiment_id, status=status), update_mask=field_mask_pb2.FieldMask(paths=["status"]))
+            drift=drift_pb2.Drift(id=drift_id, experiment_id=experiment_id, status=status), update_mask=field_mask_pb2.FieldMask(paths=["status"]))
         return client.drifts.UpdateDrift(request, metadata=metadata)
 
     with pytest.raises(grpc.RpcError) as refused:
@@ -306,6 +305,9 @@ def test_state_machine_and_lease_input(stack, experiment, client):
         client.drifts.RenewDriftLease(drift_pb2.RenewDriftLeaseRequest(experiment_id=experiment_id, drift_id=done.id), metadata=metadata)
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "COMPLETED" in refused.value.details()
     assert client.get_drift(experiment_id, done.id).status == COMPLETED
+    # What the server allowed before the state machine and still does: correcting a verdict.
+    corrected = client.create_drift(experiment_id, drift_pb2.Drift(model="corrected", status=COMPLETED), uuid.uuid4().hex)
+    assert update(drift_pb2.DRIFT_STATUS_FAILED, corrected.id).status == drift_pb2.DRIFT_STATUS_FAILED
 
     short = drift_pb2.Drift(model="too-short")
     short.lease_duration.FromMilliseconds(500)
@@ -322,8 +324,8 @@ def moment(text: str) -> datetime:
 def test_a_rest_caller_opts_in(stack, experiment):
     """Over REST (field names as in the protos): a lease at creation, heartbeats with :renewLease."""
     _, experiment_id = experiment
-    base = f"https://{stack.envoy.target}/v1/experiments/{experiment_id}/drifts"
-    headers = {"authorization": f"Bearer {stack.issuer.token('manager')}"}
+    base = f"https://{stack.target}/v1/experiments/{experiment_id}/drifts"
+    headers = {"authorization": f"Bearer {stack.token('manager')}"}
     with httpx.Client(verify=str(stack.ca_pem), headers=headers) as http:
         created = http.post(base, json={"model": "rest-job", "lease_duration": "2s"})
         assert created.status_code == 200, created.text

@@ -54,9 +54,10 @@ type DriftServiceClient interface {
 	// Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
 	// Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
 	// Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
-	// COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
-	// allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
-	// setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
+	// COMPLETED or FAILED; COMPLETED and FAILED never become RUNNING again (either may be corrected to the
+	// other). Setting the current status again is always allowed (replays are harmless). Any other change
+	// is FAILED_PRECONDITION naming the current status; setting LOST on a drift that is not LOST is
+	// INVALID_ARGUMENT (only the server declares a run lost).
 	UpdateDrift(ctx context.Context, in *UpdateDriftRequest, opts ...grpc.CallOption) (*Drift, error)
 	// The job's heartbeat: renews the lease of a RUNNING drift for lease_duration (or the drift's own);
 	// needs EDIT. Renewing does not append a watch event. A LOST drift becomes RUNNING again (the job was
@@ -195,9 +196,10 @@ type DriftServiceServer interface {
 	// Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
 	// Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
 	// Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
-	// COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
-	// allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
-	// setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
+	// COMPLETED or FAILED; COMPLETED and FAILED never become RUNNING again (either may be corrected to the
+	// other). Setting the current status again is always allowed (replays are harmless). Any other change
+	// is FAILED_PRECONDITION naming the current status; setting LOST on a drift that is not LOST is
+	// INVALID_ARGUMENT (only the server declares a run lost).
 	UpdateDrift(context.Context, *UpdateDriftRequest) (*Drift, error)
 	// The job's heartbeat: renews the lease of a RUNNING drift for lease_duration (or the drift's own);
 	// needs EDIT. Renewing does not append a watch event. A LOST drift becomes RUNNING again (the job was
