@@ -91,6 +91,20 @@ def run(args: argparse.Namespace, client: Client) -> int:
             shown += 1
             if args.count and shown >= args.count:
                 break
+    elif command == "migrate":
+        return _migrate(args, client)
+    return 0
+
+
+def _migrate(args: argparse.Namespace, client: Client) -> int:
+    from drift_monitoring.migrate import Migrator, open_source, zone_named  # noqa: PLC0415 - needs the migrate extra
+
+    for source in open_source(args.source, args.database):
+        report = Migrator(client, source, zone=zone_named(args.timezone), dry_run=args.dry_run, batch=args.batch).run()
+        if args.report:
+            with open(args.report, "w", encoding="utf-8") as out:
+                json.dump(report.as_dict(), out, indent=2)
+        print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
     return 0
 
 
@@ -123,6 +137,13 @@ def parser() -> argparse.ArgumentParser:
     watch = commands.add_parser("watch", help="print runs as they start, change and finish")
     watch.add_argument("experiment")
     watch.add_argument("--count", type=int, default=0, help="stop after this many changes")
+    migrate = commands.add_parser("migrate", help="import an original Drift Watch database (admins; needs the migrate extra)")
+    migrate.add_argument("--from", dest="source", required=True, metavar="MONGODB_URI", help="the original's MongoDB, e.g. mongodb://host:27017/drifts-data")
+    migrate.add_argument("--database", default="", help="database name when the URI names none (default drifts-data)")
+    migrate.add_argument("--timezone", default="UTC", help="zone the original server's naive times are in (default UTC)")
+    migrate.add_argument("--dry-run", action="store_true", help="validate and count what would be imported; write nothing")
+    migrate.add_argument("--batch", type=int, default=500, help="records per import call (at most 1000)")
+    migrate.add_argument("--report", default="", help="also write the summary as JSON to this file")
     tui = commands.add_parser("tui", help="the live terminal dashboard (needs the tui extra: pip install 'drift-monitor[tui]')")
     tui.add_argument("--experiment", default="", help="open this experiment at start")
     return main

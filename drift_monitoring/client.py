@@ -181,7 +181,9 @@ class Client:
         self.call(self.drifts.DeleteDrift, drift_pb2.DeleteDriftRequest(experiment_id=experiment_id, drift_id=drift_id))
 
     def watch_drifts(self, experiment_id: str, resume_token: str = "") -> Iterator[drift_pb2.WatchDriftsResponse]:
-        """Changes as they happen, reconnecting with the last token after a disconnect (no gap, no repeat)."""
+        """Changes as they happen, reconnecting with the last token after a disconnect (no gap, no repeat).
+        OutOfRangeError when resume_token is older than the server's event log keeps: list the drifts
+        again and watch from the present (resume_token="")."""
         while True:
             stream = self.drifts.WatchDrifts(
                 drift_pb2.WatchDriftsRequest(experiment_id=experiment_id, resume_token=resume_token), metadata=self._metadata()

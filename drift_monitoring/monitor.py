@@ -61,7 +61,17 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def _result(detected: Any, parameters: Mapping[str, Any] | None, features: Iterable[Any] | None) -> drift_pb2.DriftResult:
+def _result(detected: Any, parameters: Mapping[str, Any] | None, features: Iterable[Any] | None, options: Mapping[str, Any]) -> drift_pb2.DriftResult:
+    if not _is_flag(detected):
+        # A detector's result object (built-in report, Evidently, alibi-detect, NannyML, Frouros): converted
+        # by drift_monitoring.integrations, with the caller's parameters and features added to its own.
+        from drift_monitoring.integrations import to_verdict
+
+        verdict = to_verdict(detected, **options)
+        detected, parameters = verdict.detected, {**verdict.parameters, **(parameters or {})}
+        features = [*verdict.features, *(features or ())]
+    elif options:
+        raise TypeError(f"unexpected keyword arguments {sorted(options)}: they are options of a detector's result object")
     result = drift_pb2.DriftResult(detected=bool(detected))
     if parameters:
         result.parameters.update(plain(parameters))
@@ -71,6 +81,13 @@ def _result(detected: Any, parameters: Mapping[str, Any] | None, features: Itera
         else:
             result.features.add(**{k: plain(v) for k, v in feature.items() if v is not None})
     return result
+
+
+def _is_flag(detected: Any) -> bool:
+    """A plain verdict: a bool, a number, None, or a numpy scalar (np.bool_ has no Python base class)."""
+    return detected is None or isinstance(detected, (bool, int, float)) or (
+        type(detected).__module__ == "numpy" and getattr(detected, "ndim", None) == 0
+    )
 
 
 def spool_for(settings: Settings) -> Spool:
@@ -121,17 +138,19 @@ class DriftMonitor:
             self._go_offline(exc)
         return self
 
-    def concept(self, detected: Any, parameters: Mapping[str, Any] | None = None, *, features: Iterable[Any] | None = None) -> None:
-        """Record concept drift: whether it was detected, and the detector's parameters and outputs."""
-        self._record("concept_drift", _result(detected, parameters, features))
+    def concept(self, detected: Any, parameters: Mapping[str, Any] | None = None, *, features: Iterable[Any] | None = None, **options: Any) -> None:
+        """Record concept drift: whether it was detected, and the detector's parameters and outputs; or a
+        detector's result object (see drift_monitoring.integrations), with its adapter's options."""
+        self._record("concept_drift", _result(detected, parameters, features, options))
 
-    def data(self, detected: Any, parameters: Mapping[str, Any] | None = None, *, features: Iterable[Any] | None = None) -> None:
-        """Record data drift, optionally with per-feature test results ({feature, test, statistic, p_value, ...})."""
-        self._record("data_drift", _result(detected, parameters, features))
+    def data(self, detected: Any, parameters: Mapping[str, Any] | None = None, *, features: Iterable[Any] | None = None, **options: Any) -> None:
+        """Record data drift, optionally with per-feature test results ({feature, test, statistic, p_value, ...});
+        or a detector's result object: `monitor.data(report)` (see drift_monitoring.integrations)."""
+        self._record("data_drift", _result(detected, parameters, features, options))
 
-    def __call__(self, detected: Any, parameters: Mapping[str, Any] | None = None, *, features: Iterable[Any] | None = None) -> None:
+    def __call__(self, detected: Any, parameters: Mapping[str, Any] | None = None, *, features: Iterable[Any] | None = None, **options: Any) -> None:
         """Record a single verdict, for jobs that report one (the 1.x client's `monitor(detected, parameters)`)."""
-        self._record("result", _result(detected, parameters, features))
+        self._record("result", _result(detected, parameters, features, options))
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._run is not None:

@@ -22,15 +22,18 @@ from sandbox import personas
 FEATURES = ("age", "income", "balance", "tenure", "num_products", "credit_score")
 READ, EDIT = experiment_pb2.ACCESS_LEVEL_READ, experiment_pb2.ACCESS_LEVEL_EDIT
 GROUP = "urn:drift-monitoring:group:ml-team"
-# name: (owner, public, description, model, runs, concept test, grants as (persona or entitlement, level))
+# The last run of every experiment starts here; the others go back in time one cadence each, so runs
+# spread over weeks (the server sets create_time itself: all seeded runs share one).
+LAST_RUN = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+# name: (owner, public, description, model, runs, cadence, concept test, grants as (persona or entitlement, level))
 EXPERIMENTS = {
-    "credit-scoring": ("manager", False, "Monthly drift checks of the credit scoring model.", "xgb-credit-v3", 30, "kl_divergence",
-                       (("editor", EDIT), ("reader", READ))),
-    "fraud-detection": ("manager", True, "Public demo: hourly fraud model monitoring.", "isolation-forest-v7", 24, "wasserstein",
-                        ()),
-    "churn-prediction": ("editor", False, "Churn model, shared with the ML team.", "lgbm-churn-v2", 15, "kl_divergence",
-                         ((GROUP, READ),)),
-    "outsider-sandbox": ("outsider", False, "Someone else's private experiment.", "rf-v1", 5, "wasserstein", ()),
+    "credit-scoring": ("manager", False, "Daily drift checks of the credit scoring model.", "xgb-credit-v3", 30, timedelta(days=1),
+                       "kl_divergence", (("editor", EDIT), ("reader", READ))),
+    "fraud-detection": ("manager", True, "Public demo: fraud model monitoring twice a day.", "isolation-forest-v7", 24, timedelta(hours=12),
+                        "wasserstein", ()),
+    "churn-prediction": ("editor", False, "Weekly churn model checks, shared with the ML team.", "lgbm-churn-v2", 15, timedelta(weeks=1),
+                         "kl_divergence", ((GROUP, READ),)),
+    "outsider-sandbox": ("outsider", False, "Someone else's private experiment.", "rf-v1", 5, timedelta(days=3), "wasserstein", ()),
 }
 
 
@@ -40,8 +43,8 @@ def _stamp(moment: datetime) -> timestamp_pb2.Timestamp:
     return stamp
 
 
-def _drift(rng: random.Random, model: str, concept_test: str, index: int, runs: int) -> drift_pb2.Drift:
-    started = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=12 * index)
+def _drift(rng: random.Random, model: str, concept_test: str, index: int, runs: int, cadence: timedelta) -> drift_pb2.Drift:
+    started = LAST_RUN - cadence * (runs - 1 - index) + timedelta(minutes=rng.randint(0, 20))  # cron jobs start a little late
     shift = index / runs  # drift grows over time, so charts show a trend
     features = []
     for feature in FEATURES:
@@ -85,7 +88,7 @@ def seed(target: str, *, issuer: str = personas.ISSUER, secret: str | None = Non
     ids = {name: users.RegisterUser(user_pb2.RegisterUserRequest(accept_terms=True), metadata=meta[name]).id
            for name in personas.NAMES}
     rng = random.Random(42)
-    for name, (owner, public, description, model, runs, concept_test, grants) in EXPERIMENTS.items():
+    for name, (owner, public, description, model, runs, cadence, concept_test, grants) in EXPERIMENTS.items():
         experiment = experiment_pb2.Experiment(
             name=name, description=description, public=public,
             grants=[experiment_pb2.Grant(entity=ids.get(entity, entity), level=level) for entity, level in grants],
@@ -98,7 +101,7 @@ def seed(target: str, *, issuer: str = personas.ISSUER, secret: str | None = Non
             found = experiments.ListExperiments(experiment_pb2.ListExperimentsRequest(filter=f'name = "{name}"'), metadata=meta["admin"])
             stored = found.experiments[0]
         requests = [
-            drift_pb2.CreateDriftRequest(drift=_drift(rng, model, concept_test, index, runs), request_id=f"seed-{name}-{index}")
+            drift_pb2.CreateDriftRequest(drift=_drift(rng, model, concept_test, index, runs, cadence), request_id=f"seed-{name}-{index}")
             for index in range(runs)
         ]
         drifts.BatchCreateDrifts(drift_pb2.BatchCreateDriftsRequest(experiment_id=stored.id, requests=requests), metadata=meta[owner])

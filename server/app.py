@@ -17,7 +17,16 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
+from drift_monitoring.v1 import (
+    drift_pb2,
+    drift_pb2_grpc,
+    experiment_pb2,
+    experiment_pb2_grpc,
+    imports_pb2,
+    imports_pb2_grpc,
+    user_pb2,
+    user_pb2_grpc,
+)
 from server import metrics
 from server.db import Database
 from server.decoding import RefuseUndecodable
@@ -27,6 +36,7 @@ from server.models import Drift, LeaseClaim
 from server.services.common import Deps
 from server.services.drifts import DriftService
 from server.services.experiments import ExperimentService
+from server.services.imports import ImportService
 from server.services.users import UserService
 from server.settings import Settings
 from server.userinfo import UserInfo
@@ -37,6 +47,7 @@ SERVICE_NAMES = (
     experiment_pb2.DESCRIPTOR.services_by_name["ExperimentService"].full_name,
     drift_pb2.DESCRIPTOR.services_by_name["DriftService"].full_name,
     user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
+    imports_pb2.DESCRIPTOR.services_by_name["ImportService"].full_name,
 )
 DRAIN_SECONDS = 1.0
 # Keep idle streams alive through proxies and detect dead peers.
@@ -115,6 +126,7 @@ async def create_server(settings: Settings) -> App:
     experiment_pb2_grpc.add_ExperimentServiceServicer_to_server(ExperimentService(deps), server)
     drift_pb2_grpc.add_DriftServiceServicer_to_server(DriftService(deps), server)
     user_pb2_grpc.add_UserServiceServicer_to_server(UserService(deps), server)
+    imports_pb2_grpc.add_ImportServiceServicer_to_server(ImportService(deps), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

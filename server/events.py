@@ -49,6 +49,10 @@ class PositionError(Exception):
     """A resume position the log cannot continue from."""
 
 
+class PositionPruned(PositionError):
+    """A resume position older than the retained log: the client must resync (OUT_OF_RANGE), not retry."""
+
+
 class ShuttingDown(Exception):
     """The server is stopping; watchers should resume elsewhere from their last token."""
 
@@ -143,7 +147,9 @@ class EventLog:
     def append_many(self, experiment: ObjectId, type_: str, drifts: list[Mapping[str, Any]]) -> int:
         """Append one event per drift with consecutive seqs; returns the last seq."""
         moment = now()
-        pending = [{"experiment": experiment, "type": type_, "drift": dict(d), "time": moment} for d in drifts]
+        # drift_id at the top level: an equality FerretDB pushes down and an index serves (a retried
+        # create asks whether its CREATED event exists; "drift._id" would scan the log).
+        pending = [{"experiment": experiment, "type": type_, "drift_id": d.get("_id"), "drift": dict(d), "time": moment} for d in drifts]
         stored: list[dict[str, Any]] = []
         with self._seq_lock:
             seq = self._last_seq
@@ -267,9 +273,9 @@ class EventLog:
             if after is None:
                 after = known
             elif after > known and after > await self._db.run(self.head):
-                raise PositionError("resume_token is ahead of the event log; start again without it")
+                raise PositionError("is ahead of the event log; start again without it")
             elif after < known and after < await self._db.run(self.pruned):
-                raise PositionError("resume_token is older than the event log keeps; list the drifts again and watch from now")
+                raise PositionPruned("is older than the event log keeps; list the drifts again and watch from now")
             last = after
             while True:
                 subscription.rearm()

@@ -67,6 +67,7 @@ class Experiment(Document):
     owner = StringField(required=True)
     create_time = DateTimeField(required=True)
     update_time = DateTimeField(required=True)
+    legacy_id = StringField(null=True)  # its id in the system it was imported from (ImportService)
 
 
 class Drift(Document):
@@ -106,14 +107,35 @@ class Event(Document):
 
     meta = {
         "collection": "events",
-        "indexes": [{"fields": ["seq"], "unique": True}, {"fields": ["experiment", "seq"]}],
+        # drift_id: a retried create's "was my CREATED event appended?" (drifts._replayed)
+        "indexes": [{"fields": ["seq"], "unique": True}, {"fields": ["experiment", "seq"]}, {"fields": ["drift_id"]}],
         "auto_create_index": False,
     }
     seq = IntField(required=True)
     experiment = ObjectIdField(required=True)
     type = StringField(required=True)  # CREATED | UPDATED | DELETED | EXPERIMENT_DELETED
+    drift_id = ObjectIdField(null=True)  # the drift's _id (None for EXPERIMENT_DELETED)
     drift = DictField()  # snapshot of the drift document right after the change
     time = DateTimeField(required=True)
+
+
+class AuditEvent(Document):
+    """One entry of the audit trail (see audit.py): append-only, never changed through the API."""
+
+    meta = {
+        "collection": "audit_events",
+        "indexes": [{"fields": ["experiment", "time", "_id"]}, {"fields": ["time", "_id"]}],
+        "auto_create_index": False,
+    }
+    time = DateTimeField(required=True)
+    actor_id = StringField(required=True)
+    actor_name = StringField(default="")
+    action = StringField(required=True)  # e.g. experiment.sharing, drift.delete, import.experiment
+    experiment = ObjectIdField(null=True)
+    experiment_name = StringField(default="")
+    target = StringField(default="")  # what inside the experiment, e.g. a drift id
+    before = DictField(null=True)
+    after = DictField(null=True)
 
 
 class LeaseClaim(Document):
@@ -125,7 +147,7 @@ class LeaseClaim(Document):
     time = DateTimeField(required=True)
 
 
-ALL_DOCUMENTS = (User, Experiment, Drift, Event, LeaseClaim)
+ALL_DOCUMENTS = (User, Experiment, Drift, Event, AuditEvent, LeaseClaim)
 
 
 def ensure_indexes() -> None:

@@ -18,8 +18,8 @@ from server import validation
 from server import leases
 from server.convert import RESULT_FIELDS, STATUS_NAMES, STATUS_NUMBERS, drift_to_proto, result_from_proto
 from server.db import now
-from server.errors import invalid, not_found
-from server.events import CREATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError
+from server.errors import invalid, not_found, out_of_range
+from server.events import CREATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError, PositionPruned
 from server.filtering import FieldSpec
 from server.listing import ListSpec, Ordering
 from server.models import DRIFT_ORDER_FIELDS, Drift, Event
@@ -90,6 +90,11 @@ def drift_id_for(experiment: ObjectId, request_id: str) -> ObjectId:
     """The _id a request_id always maps to, so a retried create finds its drift by primary key.
     (FerretDB v1 answers only _id equality from an index; any other lookup scans the collection.)"""
     return ObjectId(hashlib.sha256(f"{experiment}\0{request_id}".encode()).digest()[:12])
+
+
+def created_event_query(drift_id: ObjectId) -> dict[str, Any]:
+    """The drift's CREATED event, by the events' drift_id index (top-level keys: FerretDB pushes them down)."""
+    return {"drift_id": drift_id, "type": CREATED}
 
 
 def _find(experiment: ObjectId, drift_id: ObjectId) -> dict[str, Any] | None:
@@ -173,11 +178,10 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     def _replayed(self, drift_id: ObjectId) -> dict[str, Any]:
         """The stored drift of a retried create, its CREATED event appended if the first attempt never
         got to it: a server killed between the two writes (no transactions on FerretDB v1) would leave
-        a drift that no watcher ever hears of. Retries are rare, so the event-log scan is affordable."""
+        a drift that no watcher ever hears of. A spool sync retries every run, so the question is asked of
+        the drift_id index (declared on Event; pushed down on FerretDB), never by scanning the log."""
         stored = _collection().find_one({"_id": drift_id})
-        if stored is not None and Event._get_collection().find_one(
-            {"experiment": stored["experiment"], "type": CREATED, "drift._id": drift_id}, {"_id": 1}
-        ) is None:
+        if stored is not None and Event._get_collection().find_one(created_event_query(drift_id), {"_id": 1}) is None:
             self.deps.events.append(stored["experiment"], CREATED, stored)
         return stored
 
@@ -338,6 +342,8 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
                     if event.type == EXPERIMENT_DELETED:
                         raise not_found("experiment")
                     yield _event_message(event, encode_page_token(secret, {"seq": event.seq}))
+        except PositionPruned as exc:
+            raise out_of_range("resume_token", str(exc)) from None
         except PositionError as exc:
             raise invalid("resume_token", str(exc)) from None
 

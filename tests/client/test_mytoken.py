@@ -205,3 +205,28 @@ def test_processes_take_up_an_access_token_another_one_got(mytoken_server, tmp_p
     errors = rotate_in_processes([PYTHON_CLIENT] * 4, mytoken_server, tmp_path, rounds=3)
     assert not errors, errors
     assert mytoken_server.seen == ["mt-0"]  # one exchange; the other processes read its access token
+
+
+def test_sources_in_one_process_share_a_rotating_mytoken_too(issuer, tmp_path):
+    """A job and its dashboard in one interpreter hold separate sources: the file lock serializes them as
+    well (flock locks belong to each open file, not to the process, unlike fcntl's record locks)."""
+    fake = FakeMyToken(issuer, expires_in=30)  # every call exchanges, and rotates
+    errors: list[Exception] = []
+
+    def use(source: MyTokenSource) -> None:
+        try:
+            for _ in range(5):
+                source.access_token()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=use, args=(MyTokenSource("mt-0", fake.url, tmp_path),)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not errors, errors
+        assert fake.seen == [f"mt-{i}" for i in range(20)]  # each exchange used the mytoken the one before returned
+    finally:
+        fake.close()

@@ -23,7 +23,7 @@ import pytest
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
+from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, imports_pb2_grpc, user_pb2, user_pb2_grpc
 from stack import ADMIN_ENTITLEMENT, SECRET
 
 Code = grpc.StatusCode
@@ -132,6 +132,7 @@ class Api:
         self.experiments = _Bound(experiment_pb2_grpc.ExperimentServiceStub(channel), metadata)
         self.drifts = _Bound(drift_pb2_grpc.DriftServiceStub(channel), metadata)
         self.users = _Bound(user_pb2_grpc.UserServiceStub(channel), metadata)
+        self.imports = _Bound(imports_pb2_grpc.ImportServiceStub(channel), metadata)
         self.id = ""  # User.id once registered
 
     def __repr__(self) -> str:
@@ -340,3 +341,34 @@ class Watcher:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+
+# -- ImportService requests that an admin's call succeeds with (each imports something new) --------------
+
+
+def _stamp() -> Any:
+    from google.protobuf import timestamp_pb2
+
+    return timestamp_pb2.Timestamp(seconds=1_700_000_000)
+
+
+def import_users() -> Any:
+    from drift_monitoring.v1 import imports_pb2
+
+    user = imports_pb2.ImportedUser(issuer="https://legacy.example.org", subject=unique("legacy"), create_time=_stamp())
+    return imports_pb2.ImportUsersRequest(users=[user])
+
+
+def import_experiment() -> Any:
+    from drift_monitoring.v1 import imports_pb2
+
+    return imports_pb2.ImportExperimentRequest(
+        legacy_id=unique("legacy"), experiment=experiment_pb2.Experiment(name=unique("imported")), create_time=_stamp()
+    )
+
+
+def import_drifts(experiment_id: str) -> Any:
+    from drift_monitoring.v1 import imports_pb2
+
+    drift = imports_pb2.ImportedDrift(legacy_id=unique("legacy"), drift=drift_pb2.Drift(model="imported"), create_time=_stamp())
+    return imports_pb2.ImportDriftsRequest(experiment_id=experiment_id, drifts=[drift])

@@ -17,7 +17,7 @@ from google.protobuf import duration_pb2
 
 from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
 from tests.integration.conftest import Scenario, build_scenario
-from tests.integration.helpers import EDIT, GROUP, MANAGE, READ, Api, Code, RpcError
+from tests.integration.helpers import EDIT, GROUP, MANAGE, READ, Api, Code, RpcError, import_drifts, import_experiment, import_users
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -83,6 +83,9 @@ RPCS: dict[str, Call] = {
     "GetCurrentUser": lambda api, s, p: api.users.GetCurrentUser(user_pb2.GetCurrentUserRequest()),
     "UpdateCurrentUser": lambda api, s, p: api.users.UpdateCurrentUser(user_pb2.UpdateCurrentUserRequest()),
     "ListUsers": lambda api, s, p: api.users.ListUsers(user_pb2.ListUsersRequest()),
+    "ImportUsers": lambda api, s, p: api.imports.ImportUsers(import_users()),
+    "ImportExperiment": lambda api, s, p: api.imports.ImportExperiment(import_experiment()),
+    "ImportDrifts": lambda api, s, p: api.imports.ImportDrifts(import_drifts(s.private.id)),
 }
 
 # fmt: off
@@ -116,6 +119,9 @@ MATRIX = {
     "GetCurrentUser":                         (OK,  OK,    OK,    OK,    OK,   OK,      NF,    UA),
     "UpdateCurrentUser":                      (OK,  OK,    OK,    OK,    OK,   OK,      FP,    UA),
     "ListUsers":                              (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "ImportUsers":                            (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "ImportExperiment":                       (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "ImportDrifts":                           (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
 }
 # fmt: on
 CASES = [(rpc, persona, codes[column]) for rpc, codes in MATRIX.items() for column, persona in enumerate(PERSONAS)]
@@ -132,7 +138,7 @@ async def test_the_table_covers_every_rpc_and_persona():
 WRITES = {
     "UpdateExperiment(description)", "UpdateExperiment(name)", "UpdateExperiment(public)", "UpdateExperiment(grants)",
     "DeleteExperiment", "CreateDrift", "BatchCreateDrifts", "UpdateDrift", "DeleteDrift",
-    "RenewDriftLease", "public CreateDrift", "public UpdateExperiment(description)", "public DeleteExperiment",
+    "RenewDriftLease", "public CreateDrift", "public UpdateExperiment(description)", "public DeleteExperiment", "ImportDrifts",
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,6 +93,9 @@ def test_each_persona_sees_its_experiments_and_their_runs(seeded: grpc.Channel, 
         failed = [d for d in runs.drifts if d.status == drift_pb2.DRIFT_STATUS_FAILED]
         assert len(failed) == FAILED[experiment.name] and all(d.error_message for d in failed), experiment.name
         assert all(d.status == drift_pb2.DRIFT_STATUS_COMPLETED and d.data_drift.features for d in runs.drifts if d not in failed)
+        # Runs spread over days and weeks by when they started (the server gave them all one create_time).
+        starts = sorted(d.start_time.ToDatetime() for d in runs.drifts)
+        assert len(set(starts)) == len(starts) and starts[-1] - starts[0] >= timedelta(days=10), experiment.name
 
 
 def test_nobody_reaches_a_private_experiment_they_were_not_given(seeded: grpc.Channel, signed_in: dict) -> None:

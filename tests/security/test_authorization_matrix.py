@@ -17,11 +17,11 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
-from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
+from drift_monitoring.v1 import drift_pb2, experiment_pb2, imports_pb2, user_pb2
 from server.settings import Settings
 from tests.edge.test_edge import BAD_TOKENS
 from tests.integration.conftest import Gateway, Scenario, build_scenario
-from tests.integration.helpers import ADMIN, Api, Code, Persona, RpcError, gateway_metadata, unique
+from tests.integration.helpers import ADMIN, Api, Code, Persona, RpcError, gateway_metadata, import_drifts, import_experiment, import_users, unique
 from tests.integration.test_permissions import MATRIX as INTEGRATION_MATRIX
 from tests.integration.test_permissions import PERSONAS, _first_watch_message
 
@@ -31,6 +31,7 @@ SERVICES = [
     experiment_pb2.DESCRIPTOR.services_by_name["ExperimentService"],
     drift_pb2.DESCRIPTOR.services_by_name["DriftService"],
     user_pb2.DESCRIPTOR.services_by_name["UserService"],
+    imports_pb2.DESCRIPTOR.services_by_name["ImportService"],
 ]
 METHODS = {f"{service.name}/{method.name}": method for service in SERVICES for method in service.methods}
 
@@ -68,6 +69,9 @@ REQUESTS: dict[str, Build] = {
     "UserService/GetCurrentUser": lambda s: user_pb2.GetCurrentUserRequest(),
     "UserService/UpdateCurrentUser": lambda s: user_pb2.UpdateCurrentUserRequest(),
     "UserService/ListUsers": lambda s: user_pb2.ListUsersRequest(),
+    "ImportService/ImportUsers": lambda s: import_users(),
+    "ImportService/ImportExperiment": lambda s: import_experiment(),
+    "ImportService/ImportDrifts": lambda s: import_drifts(s.private.id),
 }
 
 # fmt: off
@@ -91,10 +95,13 @@ MATRIX = {
     "UserService/GetCurrentUser":             (OK,  OK,    OK,    OK,    OK,   OK,      NF,    UA),
     "UserService/UpdateCurrentUser":          (OK,  OK,    OK,    OK,    OK,   OK,      FP,    UA),
     "UserService/ListUsers":                  (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "ImportService/ImportUsers":              (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "ImportService/ImportExperiment":         (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "ImportService/ImportDrifts":             (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
 }
 # fmt: on
 # Calls that change what they touch get a scenario of their own.
-WRITES = {name for name in MATRIX if name.split("/")[1].startswith(("Update", "Delete", "Create", "BatchCreate", "Renew"))}
+WRITES = {name for name in MATRIX if name.split("/")[1].startswith(("Update", "Delete", "Create", "BatchCreate", "Import", "Renew"))}
 CASES = [(rpc, persona, codes[column]) for rpc, codes in MATRIX.items() for column, persona in enumerate(PERSONAS)]
 
 
@@ -111,7 +118,7 @@ async def test_every_rpc_has_a_row():
 
 def _method(api: Api, name: str) -> Callable[..., Any]:
     service, method = name.split("/")
-    stub = {"ExperimentService": api.experiments, "DriftService": api.drifts, "UserService": api.users}[service]
+    stub = {"ExperimentService": api.experiments, "DriftService": api.drifts, "UserService": api.users, "ImportService": api.imports}[service]
     return getattr(stub, method)
 
 

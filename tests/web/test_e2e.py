@@ -175,7 +175,7 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     # Sorting is the server's, and in the URL.
     page.css('select[name="order"]').select("model")
     wait_until(lambda: "order=model" in page.url and "lgbm-churn-v2" in (rows(page) or [""])[0], "runs by model")
-    page.css('select[name="order"]').select("create_time desc")
+    page.css('select[name="order"]').select("start_time desc")
     wait_until(lambda: "order=" not in page.url and "lgbm-churn-v2" in (rows(page) or [""])[0], "newest first again")
 
     # Friendly filter controls become the server's filter and the URL.

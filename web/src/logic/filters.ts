@@ -49,8 +49,8 @@ export function buildFilter(query: DriftQuery): string {
   for (const [name, value] of [["from", query.from], ["to", query.to]] as const) {
     if (value && !DATE.test(value)) throw new Error(`${name}: a date like 2026-11-01, got ${JSON.stringify(value)}`);
   }
-  if (query.from) parts.push(`create_time >= ${query.from}`);
-  if (query.to) parts.push(`create_time < ${nextDay(query.to)}`);
+  if (query.from) parts.push(`start_time >= ${query.from}`);  // the day the run started, as the table shows
+  if (query.to) parts.push(`start_time < ${nextDay(query.to)}`);
   if (query.text.trim()) parts.push(parts.length ? `(${query.text.trim()})` : query.text.trim());
   return parts.join(" AND ");
 }

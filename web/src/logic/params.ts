@@ -35,8 +35,66 @@ export function numericPaths(drifts: Drift[]): string[] {
   return [...paths].sort();
 }
 
+/** The run times a chart can put on an axis: when the job started (what the runs are ordered by), or was stored. */
+export const TIMES = ["start_time", "create_time"] as const;
+export const isTime = (path: string) => (TIMES as readonly string[]).includes(path);
+
+const MEASURES = ["p_value", "statistic"] as const;
+/** At most this many features offer their p-value and statistic as chart axes (a run may have 10000). */
+const MAX_FEATURES = 50;
+const FEATURE = /^(concept_drift|data_drift|result)\.features\[(.*)\]\.(p_value|statistic)$/;
+
+/** `data_drift.features[age].p_value`: a per-feature result as a chart axis. */
+export function featurePaths(drifts: Drift[]): string[] {
+  const paths = new Set<string>();
+  const names = new Set<string>();
+  for (const drift of drifts) {
+    for (const name of SECTIONS) {
+      for (const feature of section(drift, name)?.features ?? []) {
+        if (!names.has(feature.feature) && names.size >= MAX_FEATURES) continue;
+        names.add(feature.feature);
+        for (const measure of MEASURES) paths.add(`${name}.features[${feature.feature}].${measure}`);
+      }
+    }
+  }
+  return [...paths].sort();
+}
+
+/** What a chart's y axis can show: numeric parameters and per-feature results. */
+export function chartPaths(drifts: Drift[]): string[] {
+  return [...numericPaths(drifts), ...featurePaths(drifts)];
+}
+
+/**
+ * The path a chart opens on: one whose values change from run to run (a constant such as a threshold
+ * draws a flat line), a p-value first, then a test statistic or distance, else any that changes.
+ */
+export function informativePath(drifts: Drift[], paths: string[]): string {
+  const rank = (path: string): number => {
+    const values = new Set(drifts.map((d) => valueAt(d, path)).filter((v) => v !== undefined));
+    if (values.size < 2) return 3;
+    const leaf = path.split(".").pop() ?? "";
+    if (/p_?value/i.test(leaf)) return 0;
+    if (/statistic|distance|divergence|wasserstein|score/i.test(leaf)) return 1;
+    return 2;
+  };
+  let best = paths[0] ?? "", bestRank = Infinity;
+  for (const path of paths) {
+    const r = rank(path);
+    if (r < bestRank) [best, bestRank] = [path, r];
+    if (r === 0) break;
+  }
+  return best;
+}
+
 export function valueAt(drift: Drift, path: string): number | undefined {
   if (path === "create_time") return millis(drift.createTime);
+  if (path === "start_time") return millis(drift.startTime ?? drift.createTime);
+  const feature = FEATURE.exec(path);
+  if (feature) {
+    const found = section(drift, feature[1] as Section)?.features.find((f) => f.feature === feature[2]);
+    return found ? (feature[3] === "p_value" ? found.pValue : found.statistic) : undefined;
+  }
   const [name, , ...keys] = path.split(".");
   let value: JsonValue | undefined = section(drift, name as Section)?.parameters;
   for (const key of keys) {
@@ -48,14 +106,16 @@ export function valueAt(drift: Drift, path: string): number | undefined {
 
 export interface Point { x: number; y: number; detected: boolean; id: string }
 
-/** y against x for every run that has both; colour from the verdict of y's section (any verdict for time). */
+/** y against x for every run that has both; colour from the verdict of y's feature or section (any verdict for time). */
 export function series(drifts: Drift[], x: string, y: string): Point[] {
   const name = y.split(".")[0] as Section;
+  const feature = FEATURE.exec(y);
   const points: Point[] = [];
   for (const drift of drifts) {
     const px = valueAt(drift, x), py = valueAt(drift, y);
     if (px === undefined || py === undefined) continue;
-    const verdict = (SECTIONS as readonly string[]).includes(name) ? Boolean(section(drift, name)?.detected) : detected(drift);
+    const verdict = feature ? Boolean(section(drift, name)?.features.find((f) => f.feature === feature[2])?.detected)
+      : (SECTIONS as readonly string[]).includes(name) ? Boolean(section(drift, name)?.detected) : detected(drift);
     points.push({ x: px, y: py, detected: verdict, id: drift.id });
   }
   return points.sort((a, b) => a.x - b.x);
@@ -63,12 +123,13 @@ export function series(drifts: Drift[], x: string, y: string): Point[] {
 
 export interface DayRate { day: string; runs: number; detected: number; rate: number }
 
-/** Share of runs with any drift detected, per UTC day of creation, oldest first. */
+/** Share of runs with any drift detected, per UTC day the run started, oldest first. */
 export function driftRatePerDay(drifts: Drift[]): DayRate[] {
   const days = new Map<string, DayRate>();
   for (const drift of drifts) {
-    if (!drift.createTime) continue;
-    const day = new Date(millis(drift.createTime)).toISOString().slice(0, 10);
+    const started = drift.startTime ?? drift.createTime;
+    if (!started) continue;
+    const day = new Date(millis(started)).toISOString().slice(0, 10);
     const entry = days.get(day) ?? { day, runs: 0, detected: 0, rate: 0 };
     entry.runs += 1;
     if (detected(drift)) entry.detected += 1;

@@ -4,7 +4,8 @@ import { EMPTY_QUERY, STATUSES, type DriftQuery, type Status } from "./filters";
 export type Tab = "drifts" | "chart" | "sharing";
 export type Visibility = "" | "public" | "private";
 export const TABS: Tab[] = ["drifts", "chart", "sharing"];
-export const ORDERS = ["create_time desc", "create_time", "update_time desc", "start_time desc", "model", "status"] as const;
+// Newest first by when the jobs ran (a spooled run stored a week late sorts where it ran).
+export const ORDERS = ["start_time desc", "start_time", "create_time desc", "update_time desc", "model", "status"] as const;
 
 export type Route =
   | { page: "experiments"; search: string; visibility?: Visibility }
@@ -16,14 +17,14 @@ export type Route =
       order: string;
       /** An open run's id. */
       drift: string;
-      /** Chart axes: "create_time" or a parameters path. */
+      /** Chart axes: "start_time", "create_time" or a parameters path; y "" picks an informative one. */
       x: string;
       y: string;
     }
   | { page: "callback" }
   | { page: "not-found"; path: string };
 
-export const DEFAULT_ORDER = "create_time desc";
+export const DEFAULT_ORDER = "start_time desc";
 
 export function parseRoute(url: URL): Route {
   const path = url.pathname.replace(/\/+$/, "") || "/";
@@ -52,7 +53,7 @@ export function parseRoute(url: URL): Route {
     },
     order: (ORDERS as readonly string[]).includes(order) ? order : DEFAULT_ORDER,
     drift: p.get("drift") ?? "",
-    x: p.get("x") ?? "create_time",
+    x: p.get("x") ?? "start_time",
     y: p.get("y") ?? "",
   };
 }
@@ -80,7 +81,7 @@ export function formatRoute(route: Route): string {
       if (route.order !== DEFAULT_ORDER) p.set("order", route.order);
       if (route.drift) p.set("drift", route.drift);
       if (route.tab === "chart") {
-        if (route.x !== "create_time") p.set("x", route.x);
+        if (route.x !== "start_time") p.set("x", route.x);
         if (route.y) p.set("y", route.y);
       }
       const tab = route.tab === "drifts" ? "" : `/${route.tab}`;
@@ -95,5 +96,5 @@ function withQuery(path: string, params: URLSearchParams): string {
 }
 
 export function experimentRoute(id: string, rest: Partial<Extract<Route, { page: "experiment" }>> = {}): Route {
-  return { page: "experiment", id, tab: "drifts", query: EMPTY_QUERY, order: DEFAULT_ORDER, drift: "", x: "create_time", y: "", ...rest };
+  return { page: "experiment", id, tab: "drifts", query: EMPTY_QUERY, order: DEFAULT_ORDER, drift: "", x: "start_time", y: "", ...rest };
 }

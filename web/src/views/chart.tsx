@@ -5,11 +5,11 @@ import type { Drift } from "../gen/drift_monitoring/v1/drift_pb";
 import type { Experiment } from "../gen/drift_monitoring/v1/experiment_pb";
 import { toCsv } from "../logic/csv";
 import { buildFilter } from "../logic/filters";
-import { driftRatePerDay, numericPaths, series } from "../logic/params";
+import { chartPaths, driftRatePerDay, informativePath, isTime, series, TIMES } from "../logic/params";
 import { download, ErrorLine, type Nav } from "./common";
 import type { ExperimentRoute } from "./experiment";
 import { FilterForm } from "./filterform";
-import { drawRate, drawScatter } from "./plot";
+import { axisName, drawRate, drawScatter } from "./plot";
 
 /** The server's largest page: charts show the newest 1000 runs that match. */
 const LIMIT = 1000;
@@ -29,15 +29,17 @@ export function ChartTab({ api, route, navigate, experiment }: { api: Api; route
       .catch((e) => { setError(describeError(e)); setDrifts([]); });
   }, [route.id, filter]);
 
-  const paths = drifts ? numericPaths(drifts) : [];
-  const y = route.y && paths.includes(route.y) ? route.y : paths[0] ?? "";
-  const x = route.x === "create_time" || paths.includes(route.x) ? route.x : "create_time";
+  const paths = drifts ? chartPaths(drifts) : [];
+  // Unless the URL says otherwise: something that changes from run to run, against when the runs ran.
+  const y = route.y && paths.includes(route.y) ? route.y : drifts ? informativePath(drifts, paths) : "";
+  const x = isTime(route.x) || paths.includes(route.x) ? route.x : "start_time";
   const points = drifts && y ? series(drifts, x, y) : [];
 
   useEffect(() => {
     if (!drifts) return;
-    if (scatter.current && y) drawScatter(scatter.current, points, x, y);
-    if (rate.current) drawRate(rate.current, driftRatePerDay(drifts));
+    // Where the axis labels went, for the browser tests (canvas text is not in the DOM).
+    if (scatter.current && y) scatter.current.dataset.xLabels = JSON.stringify(drawScatter(scatter.current, points, x, y));
+    if (rate.current) rate.current.dataset.xLabels = JSON.stringify(drawRate(rate.current, driftRatePerDay(drifts)));
   });
 
   const png = (canvas: HTMLCanvasElement | null, name: string) =>
@@ -60,7 +62,7 @@ export function ChartTab({ api, route, navigate, experiment }: { api: Api; route
                 </label>
                 <label>X{" "}
                   <select name="x" value={x} onChange={(e) => navigate({ ...route, x: e.currentTarget.value }, true)}>
-                    <option value="create_time">time (created)</option>
+                    {TIMES.map((t) => <option key={t} value={t}>{axisName(t)}</option>)}
                     {paths.map((p) => <option key={p} value={p}>{p}</option>)}
                   </select>
                 </label>
@@ -72,7 +74,7 @@ export function ChartTab({ api, route, navigate, experiment }: { api: Api; route
           )}
           <figure>
             <div class="row"><button type="button" onClick={() => png(rate.current, "drift-rate")}>Export drift rate PNG</button></div>
-            <canvas ref={rate} width={900} height={240} role="img" aria-label="drift rate per day" />
+            <canvas ref={rate} width={900} height={240} role="img" data-testid="rate" aria-label="drift rate per day" />
           </figure>
         </>
       )}

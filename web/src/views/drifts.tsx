@@ -20,6 +20,7 @@ export function DriftsTab({ api, route, navigate }: { api: Api; route: Experimen
   const [error, setError] = useState("");
   const [live, setLive] = useState<WatchState>("connecting");
   const filter = safeFilter(route);
+  const shownTime = timeShown(route.order);
   const reloadTimer = useRef<ReturnType<typeof setTimeout>>();
 
   // Read by the watch callbacks, which outlive a render: the latest filter and order, and which load is newest.
@@ -90,13 +91,13 @@ export function DriftsTab({ api, route, navigate }: { api: Api; route: Experimen
             <table data-testid="drifts">
               <caption class="sr-only">Runs, {route.order}</caption>
               <thead><tr>
-                <th scope="col">Created</th><th scope="col">Model</th><th scope="col">Status</th><th scope="col">Tags</th>
+                <th scope="col">{TIME_COLUMNS[shownTime].label}</th><th scope="col">Model</th><th scope="col">Status</th><th scope="col">Tags</th>
                 <th scope="col">Concept</th><th scope="col">Data</th><th scope="col">Result</th>
               </tr></thead>
               <tbody>
                 {rows.map((drift) => (
                   <tr key={drift.id} class={drift.id === route.drift ? "selected" : ""} data-id={drift.id}>
-                    <td><Link to={{ ...route, drift: drift.id }} navigate={navigate}>{time(drift.createTime)}</Link></td>
+                    <td><Link to={{ ...route, drift: drift.id }} navigate={navigate}>{time(TIME_COLUMNS[shownTime].of(drift))}</Link></td>
                     <td>{drift.model}</td>
                     <td><span class={`status ${statusName(drift.status).toLowerCase()}`}>{statusName(drift.status).toLowerCase()}</span></td>
                     <td>{drift.tags.join(", ")}</td>
@@ -120,6 +121,18 @@ export function DriftsTab({ api, route, navigate }: { api: Api; route: Experimen
 function Verdict({ result }: { result?: { detected: boolean } }) {
   if (!result) return <td class="muted">–</td>;
   return <td class={result.detected ? "detected" : "clear"}>{result.detected ? "drift" : "no drift"}</td>;
+}
+
+/** The time column shows the time the table is ordered by; when runs started under other orders. */
+const TIME_COLUMNS = {
+  start_time: { label: "Started", of: (d: Drift) => d.startTime ?? d.createTime },
+  create_time: { label: "Created", of: (d: Drift) => d.createTime },
+  update_time: { label: "Updated", of: (d: Drift) => d.updateTime },
+};
+
+function timeShown(order: string): keyof typeof TIME_COLUMNS {
+  const field = order.split(" ")[0];
+  return field in TIME_COLUMNS ? (field as keyof typeof TIME_COLUMNS) : "start_time";
 }
 
 function safeFilter(route: ExperimentRoute): string | null {

@@ -1,6 +1,7 @@
 // Canvas drawing for the charts (a canvas exports to PNG as it is shown).
 import type { DayRate, Point } from "../logic/params";
-import { extent, linear } from "../logic/scale";
+import { isTime } from "../logic/params";
+import { extent, linear, timeTicks } from "../logic/scale";
 
 const DETECTED = "#c0392b";
 const CLEAR = "#2e86c1";
@@ -16,22 +17,57 @@ function frame(canvas: HTMLCanvasElement, title: string): CanvasRenderingContext
   return ctx;
 }
 
-const label = (value: number, time: boolean) =>
-  time ? new Date(value).toISOString().slice(5, 16).replace("T", " ") : Math.abs(value) >= 1e4 || (value !== 0 && Math.abs(value) < 1e-3) ? value.toExponential(1) : String(value);
+const number = (value: number) =>
+  Math.abs(value) >= 1e4 || (value !== 0 && Math.abs(value) < 1e-3) ? value.toExponential(1) : String(value);
 
-export function drawScatter(canvas: HTMLCanvasElement, points: Point[], xName: string, yName: string): void {
-  const ctx = frame(canvas, `${yName} against ${xName === "create_time" ? "time" : xName}`);
-  const time = xName === "create_time";
-  const x = linear(extent(points.map((p) => p.x)), [PAD.left, canvas.width - PAD.right], time ? 4 : 6);
+const AXIS_NAMES: Record<string, string> = { start_time: "run start (UTC)", create_time: "time stored (UTC)" };
+export const axisName = (path: string) => AXIS_NAMES[path] ?? path;
+
+/** A label drawn under the x axis and where it went (tests check that none is cut off or overlaps). */
+export interface TickLabel { text: string; left: number; right: number }
+
+/** Labels under the x axis, centred on their ticks and kept inside the canvas. */
+function xLabels(ctx: CanvasRenderingContext2D, canvas: HTMLCanvasElement, ticks: number[], at: (t: number) => number, text: (t: number) => string): TickLabel[] {
+  ctx.textAlign = "center";
+  const drawn = ticks.map((t) => {
+    const words = text(t), half = ctx.measureText(words).width / 2;
+    const x = Math.min(Math.max(at(t), half + 2), canvas.width - half - 2);
+    ctx.fillText(words, x, canvas.height - PAD.bottom + 16);
+    return { text: words, left: x - half, right: x + half };
+  });
+  ctx.textAlign = "start";
+  return drawn;
+}
+
+export function drawScatter(canvas: HTMLCanvasElement, points: Point[], xName: string, yName: string): TickLabel[] {
+  const ctx = frame(canvas, `${yName} against ${axisName(xName)}`);
+  const time = isTime(xName);
+  ctx.font = "12px sans-serif";
+  const plotWidth = canvas.width - PAD.left - PAD.right;
+  let domain = extent(points.map((p) => p.x));
+  let xTicks: number[], xText: (t: number) => string;
+  if (time) {
+    // As many ticks as their widest label allows, with room between them.
+    const widest = ctx.measureText("Sep 30 23:30").width + 24;
+    if (domain[0] === domain[1]) domain = [domain[0] - 3_600_000, domain[1] + 3_600_000];
+    ({ ticks: xTicks, label: xText } = timeTicks(domain, Math.max(2, Math.floor(plotWidth / widest))));
+  } else {
+    xTicks = [];
+    xText = number;
+  }
+  const x = linear(domain, [PAD.left, canvas.width - PAD.right], time ? 4 : 6);
+  if (!time) xTicks = x.ticks;
   const y = linear(extent(points.map((p) => p.y)), [canvas.height - PAD.bottom, PAD.top]);
   ctx.strokeStyle = "#ddd";
   ctx.fillStyle = "#555";
-  ctx.font = "11px sans-serif";
   for (const t of y.ticks) {
     ctx.beginPath(); ctx.moveTo(PAD.left, y(t)); ctx.lineTo(canvas.width - PAD.right, y(t)); ctx.stroke();
-    ctx.fillText(label(t, false), 4, y(t) + 4);
+    ctx.fillText(number(t), 4, y(t) + 4);
   }
-  for (const t of x.ticks) ctx.fillText(label(t, time), x(t) - 20, canvas.height - PAD.bottom + 16);
+  for (const t of xTicks) {
+    ctx.beginPath(); ctx.moveTo(x(t), PAD.top); ctx.lineTo(x(t), canvas.height - PAD.bottom + 4); ctx.stroke();
+  }
+  const labels = xLabels(ctx, canvas, xTicks, x, xText);
   if (time && points.length > 1) {  // the sequence of runs, for reading trends
     ctx.strokeStyle = "#bbb";
     ctx.beginPath();
@@ -43,26 +79,31 @@ export function drawScatter(canvas: HTMLCanvasElement, points: Point[], xName: s
     ctx.beginPath(); ctx.arc(x(p.x), y(p.y), 4, 0, Math.PI * 2); ctx.fill();
   }
   legend(ctx, canvas);
+  return labels;
 }
 
-export function drawRate(canvas: HTMLCanvasElement, days: DayRate[]): void {
-  const ctx = frame(canvas, "Drift rate per day (share of runs with drift detected)");
+export function drawRate(canvas: HTMLCanvasElement, days: DayRate[]): TickLabel[] {
+  const ctx = frame(canvas, "Drift rate per day the runs started (share of runs with drift detected)");
+  const labels: TickLabel[] = [];
   const y = linear([0, 1], [canvas.height - PAD.bottom, PAD.top]);
   const width = (canvas.width - PAD.left - PAD.right) / Math.max(1, days.length);
-  ctx.font = "11px sans-serif";
+  ctx.font = "12px sans-serif";
   for (const t of y.ticks) { ctx.fillStyle = "#555"; ctx.fillText(`${Math.round(t * 100)}%`, 16, y(t) + 4); }
+  const every = Math.max(1, Math.ceil(days.length / Math.floor((canvas.width - PAD.left - PAD.right) / (ctx.measureText("Sep 30").width + 16))));
+  const dayName = (day: string) => new Date(`${day}T00:00:00Z`).toLocaleDateString("en", { month: "short", day: "numeric", timeZone: "UTC" });
   days.forEach((day, i) => {
     const left = PAD.left + i * width;
     ctx.fillStyle = CLEAR;
     ctx.fillRect(left + 2, y(1), Math.max(1, width - 4), y(0) - y(1));
     ctx.fillStyle = DETECTED;
     ctx.fillRect(left + 2, y(day.rate), Math.max(1, width - 4), y(0) - y(day.rate));
-    if (days.length <= 14 || i % Math.ceil(days.length / 14) === 0) {
+    if (i % every === 0) {
       ctx.fillStyle = "#555";
-      ctx.fillText(day.day.slice(5), left + 2, canvas.height - PAD.bottom + 16);
+      labels.push(...xLabels(ctx, canvas, [left + width / 2], (t) => t, () => dayName(day.day)));
     }
   });
   legend(ctx, canvas);
+  return labels;
 }
 
 function legend(ctx: CanvasRenderingContext2D, canvas: HTMLCanvasElement): void {

@@ -22,7 +22,7 @@ describe("buildFilter", () => {
     });
     expect(text).toBe(
       '(status = FAILED OR status = RUNNING) AND model = "xgb*" AND tags:"weekly" AND tags:"a\\"b"' +
-        " AND create_time >= 2026-11-01 AND create_time < 2026-12-01 AND (a = 1 OR b = 2)",
+        " AND start_time >= 2026-11-01 AND start_time < 2026-12-01 AND (a = 1 OR b = 2)",
     );
   });
   it("filters lost runs by their own status", () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { toCsv } from "../../src/logic/csv";
-import { driftRatePerDay, numericPaths, series, valueAt } from "../../src/logic/params";
-import { linear } from "../../src/logic/scale";
+import { create } from "@bufbuild/protobuf";
+import { DriftResultSchema } from "../../src/gen/drift_monitoring/v1/drift_pb";
+import { chartPaths, driftRatePerDay, informativePath, numericPaths, series, valueAt } from "../../src/logic/params";
+import { linear, timeTicks } from "../../src/logic/scale";
 import { drift } from "./fixtures";
 
 const runs = [
@@ -53,5 +55,40 @@ describe("scale", () => {
     expect(s(5)).toBe(50);
     expect(s.ticks).toEqual([0, 2, 4, 6, 8, 10]);
     expect(linear([3, 3], [0, 100])(3)).toBe(50);
+  });
+});
+
+describe("what a chart opens on", () => {
+  const withFeatures = (id: string, at: string, threshold: number, distance: number, pValue: number) => {
+    const run = drift(id, at, { concept: [false, { threshold, wasserstein: distance }] });
+    run.dataDrift = create(DriftResultSchema, { detected: pValue < 0.05, features: [{ feature: "age", test: "ks", statistic: 1 - pValue, pValue, threshold: 0.05, detected: pValue < 0.05 }] });
+    return run;
+  };
+  const runs = [withFeatures("a", "2026-11-01T00:00:00Z", 0.1, 0.2, 0.3), withFeatures("b", "2026-11-08T00:00:00Z", 0.1, 0.4, 0.01)];
+  it("offers per-feature p-values and statistics, and reads them", () => {
+    expect(chartPaths(runs)).toEqual(["concept_drift.parameters.threshold", "concept_drift.parameters.wasserstein",
+      "data_drift.features[age].p_value", "data_drift.features[age].statistic"]);
+    expect(valueAt(runs[1], "data_drift.features[age].p_value")).toBe(0.01);
+    expect(valueAt(runs[1], "start_time")).toBe(Date.parse("2026-11-08T00:00:00Z"));
+    expect(series(runs, "start_time", "data_drift.features[age].p_value").map((p) => p.detected)).toEqual([false, true]);
+  });
+  it("skips constants and prefers a p-value, then a statistic or distance", () => {
+    const paths = chartPaths(runs);
+    expect(informativePath(runs, paths)).toBe("data_drift.features[age].p_value");
+    expect(informativePath(runs, paths.filter((p) => !p.includes("p_value")))).toBe("concept_drift.parameters.wasserstein");
+    expect(informativePath(runs, ["concept_drift.parameters.threshold"])).toBe("concept_drift.parameters.threshold");  // nothing better
+  });
+});
+
+describe("time axis", () => {
+  it("puts few enough ticks on whole days, labelled by date", () => {
+    const { ticks, label } = timeTicks([Date.parse("2026-11-01T12:00:00Z"), Date.parse("2026-11-30T12:00:00Z")], 8);
+    expect(ticks.length).toBeLessThanOrEqual(8);
+    expect(ticks.every((t) => t % 86_400_000 === 0)).toBe(true);
+    expect(ticks.map(label)).toEqual(["Nov 5", "Nov 12", "Nov 19", "Nov 26"]);  // weeks: 29 days in at most 8 ticks
+  });
+  it("shows the clock within a day", () => {
+    const { ticks, label } = timeTicks([Date.parse("2026-11-01T08:00:00Z"), Date.parse("2026-11-01T20:00:00Z")], 6);
+    expect(ticks.map(label)).toEqual(["Nov 1 09:00", "Nov 1 12:00", "Nov 1 15:00", "Nov 1 18:00"]);
   });
 });

@@ -23,7 +23,7 @@ describe("routes", () => {
   });
   it("drops unknown statuses and orders instead of sending them to the server", () => {
     const route = parse("/experiments/abc?status=FAILED,BOGUS&order=password");
-    expect(route).toMatchObject({ page: "experiment", order: "create_time desc", query: { ...EMPTY_QUERY, status: ["FAILED"] } });
+    expect(route).toMatchObject({ page: "experiment", order: "start_time desc", query: { ...EMPTY_QUERY, status: ["FAILED"] } });
   });
   it("knows the callback and unknown paths", () => {
     expect(parse("/callback?code=1&state=2")).toEqual({ page: "callback" });
