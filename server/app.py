@@ -18,6 +18,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from drift_monitoring.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
     drift_pb2,
     drift_pb2_grpc,
     experiment_pb2,
@@ -31,14 +33,16 @@ from server import metrics
 from server.db import Database
 from server.decoding import RefuseUndecodable
 from server.events import EventLog
-from server.leases import Sweeper
+from server.leases import LeaseSweeper
 from server.models import Drift, LeaseClaim
 from server.services.common import Deps
 from server.services.drifts import DriftService
+from server.services.audit_events import AuditService
 from server.services.experiments import ExperimentService
 from server.services.imports import ImportService
 from server.services.users import UserService
 from server.settings import Settings
+from server.sweeper import Sweeper
 from server.userinfo import UserInfo
 
 log = logging.getLogger("server")
@@ -48,6 +52,7 @@ SERVICE_NAMES = (
     drift_pb2.DESCRIPTOR.services_by_name["DriftService"].full_name,
     user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
     imports_pb2.DESCRIPTOR.services_by_name["ImportService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
 )
 DRAIN_SECONDS = 1.0
 # Keep idle streams alive through proxies and detect dead peers.
@@ -92,6 +97,7 @@ class App:
     health: health.aio.HealthServicer
     drain: Drain
     sweeper: Sweeper | None = None
+    lease_sweeper: LeaseSweeper | None = None
     stop_metrics: Callable[[], None] | None = None
 
     async def stop(self) -> None:
@@ -104,6 +110,8 @@ class App:
         await self.server.stop(self.deps.settings.grace_seconds)
         if self.sweeper is not None:
             await self.sweeper.stop()
+        if self.lease_sweeper is not None:
+            await self.lease_sweeper.stop()
         await self.deps.events.stop()
         await self.deps.userinfo.close()
         await asyncio.to_thread(self.deps.db.close)
@@ -127,6 +135,7 @@ async def create_server(settings: Settings) -> App:
     drift_pb2_grpc.add_DriftServiceServicer_to_server(DriftService(deps), server)
     user_pb2_grpc.add_UserServiceServicer_to_server(UserService(deps), server)
     imports_pb2_grpc.add_ImportServiceServicer_to_server(ImportService(deps), server)
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditService(deps), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -134,10 +143,12 @@ async def create_server(settings: Settings) -> App:
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    stop_metrics = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
-    sweeper = Sweeper(db, events, Drift._get_collection, LeaseClaim._get_collection, settings.lease_sweep_seconds)
+    sweeper = Sweeper(db, settings.sweep_seconds, settings.audit_retention_days)
     sweeper.start()
-    return App(server, port, deps, health_servicer, drain, sweeper, stop_metrics)
+    stop_metrics = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
+    lease_sweeper = LeaseSweeper(db, events, Drift._get_collection, LeaseClaim._get_collection, settings.lease_sweep_seconds)
+    lease_sweeper.start()
+    return App(server, port, deps, health_servicer, drain, sweeper, lease_sweeper, stop_metrics)
 
 
 async def serve(settings: Settings) -> None:

@@ -1,7 +1,7 @@
 """Run leases and the status state machine (docs/leases.md).
 
 A job that opts in gives its run a lease_duration; its client renews the lease (RenewDriftLease) while
-the job lives. Every server process runs a Sweeper: it finds RUNNING drifts whose lease expired and moves
+the job lives. Every server process runs a LeaseSweeper: it finds RUNNING drifts whose lease expired and moves
 each to LOST with a write conditional on the lease it read (drift and expiry), and only the process whose
 write succeeded appends the event. No lock, no leader: a renewal that lands first makes the sweep miss.
 
@@ -99,7 +99,7 @@ def _seconds(duration_ms: int) -> str:
     return f"{duration_ms / 1000:g} s"
 
 
-class Sweeper:
+class LeaseSweeper:
     """Moves RUNNING drifts whose lease expired to LOST, every `interval` seconds, in this process."""
 
     def __init__(self, db: Database, events: EventLog, collection: Callable[[], Any], claims: Callable[[], Any], interval: float) -> None:

@@ -136,6 +136,7 @@ class AuditEvent(Document):
     target = StringField(default="")  # what inside the experiment, e.g. a drift id
     before = DictField(null=True)
     after = DictField(null=True)
+    admin_override = BooleanField(default=False)
 
 
 class LeaseClaim(Document):

@@ -43,6 +43,10 @@ class Settings:
     metrics_listen: str = ""
     # FerretDB's PostgreSQL, where server/ferretdb_indexes.py makes the GIN indexes FerretDB cannot; empty = none.
     ferretdb_postgresql_url: str = ""
+    # Audit entries older than this many days are deleted; 0 keeps them forever (independent of drift retention).
+    audit_retention_days: int = 0
+    # How often each process sweeps (expired audit entries, runs past their experiment's retention).
+    sweep_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.token_secret:
@@ -78,6 +82,8 @@ class Settings:
             metrics_listen=env.get("DRIFT_MONITOR_METRICS_LISTEN", ""),
             lease_sweep_seconds=_number(env, "DRIFT_MONITOR_LEASE_SWEEP_SECONDS", cls.lease_sweep_seconds, float, 0.05, 3600),
             ferretdb_postgresql_url=env.get("DRIFT_MONITOR_FERRETDB_POSTGRESQL_URL", ""),
+            audit_retention_days=_number(env, "DRIFT_MONITOR_AUDIT_RETENTION_DAYS", cls.audit_retention_days, int, 0, 36_500),
+            sweep_seconds=_number(env, "DRIFT_MONITOR_SWEEP_SECONDS", cls.sweep_seconds, float, 0.1, 86_400),
         )
 
 

@@ -14,8 +14,7 @@ from google.protobuf import empty_pb2, struct_pb2, timestamp_pb2
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc
-from server import validation
-from server import leases
+from server import audit, leases, validation
 from server.convert import RESULT_FIELDS, STATUS_NAMES, STATUS_NUMBERS, drift_to_proto, result_from_proto
 from server.db import now
 from server.errors import invalid, not_found, out_of_range
@@ -313,16 +312,19 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     async def DeleteDrift(self, request: drift_pb2.DeleteDriftRequest, context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
         experiment, _ = await self._writable(request.experiment_id, context)
         drift_id = object_id("drift_id", request.drift_id)
-        if not await self.deps.db.run(self._delete, experiment, drift_id):
+        if (gone := await self.deps.db.run(self._delete, experiment, drift_id)) is None:
             raise not_found("drift")
+        await self.deps.db.run(audit.record_drift_delete, await self.deps.caller(context), experiment, gone)
         return empty_pb2.Empty()
 
-    def _delete(self, experiment: ObjectId, drift_id: ObjectId) -> bool:
+    def _delete(self, experiment: ObjectId, drift_id: ObjectId) -> dict[str, Any] | None:
+        """The drift as it was before it was deleted, or None when there was none."""
         with self.deps.events.drift_lock(drift_id):
-            deleted = _find(experiment, drift_id) is not None and _collection().delete_one({"_id": drift_id}).deleted_count
-            if deleted:
-                self.deps.events.append(experiment, DELETED, {"_id": drift_id, "experiment": experiment})
-        return bool(deleted)
+            found = _find(experiment, drift_id)
+            if found is None or not _collection().delete_one({"_id": drift_id}).deleted_count:
+                return None
+            self.deps.events.append(experiment, DELETED, {"_id": drift_id, "experiment": experiment})
+        return found
 
     # -- watch ----------------------------------------------------------------------------------------
 

@@ -86,6 +86,8 @@ RPCS: dict[str, Call] = {
     "ImportUsers": lambda api, s, p: api.imports.ImportUsers(import_users()),
     "ImportExperiment": lambda api, s, p: api.imports.ImportExperiment(import_experiment()),
     "ImportDrifts": lambda api, s, p: api.imports.ImportDrifts(import_drifts(s.private.id)),
+    "ListAuditEvents": lambda api, s, p: api.audit_events(s.private.id),
+    "ListAuditEvents(all)": lambda api, s, p: api.audit_events(),
 }
 
 # fmt: off
@@ -122,6 +124,8 @@ MATRIX = {
     "ImportUsers":                            (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "ImportExperiment":                       (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "ImportDrifts":                           (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "ListAuditEvents":                        (OK,  OK,    PD,    PD,    PD,   NF,      NF,    NF),
+    "ListAuditEvents(all)":                   (OK,  PD,    PD,    PD,    PD,   PD,      PD,    PD),
 }
 # fmt: on
 CASES = [(rpc, persona, codes[column]) for rpc, codes in MATRIX.items() for column, persona in enumerate(PERSONAS)]

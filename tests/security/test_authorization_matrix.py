@@ -17,7 +17,7 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
-from drift_monitoring.v1 import drift_pb2, experiment_pb2, imports_pb2, user_pb2
+from drift_monitoring.v1 import audit_pb2, drift_pb2, experiment_pb2, imports_pb2, user_pb2
 from server.settings import Settings
 from tests.edge.test_edge import BAD_TOKENS
 from tests.integration.conftest import Gateway, Scenario, build_scenario
@@ -32,6 +32,7 @@ SERVICES = [
     drift_pb2.DESCRIPTOR.services_by_name["DriftService"],
     user_pb2.DESCRIPTOR.services_by_name["UserService"],
     imports_pb2.DESCRIPTOR.services_by_name["ImportService"],
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
 ]
 METHODS = {f"{service.name}/{method.name}": method for service in SERVICES for method in service.methods}
 
@@ -72,6 +73,7 @@ REQUESTS: dict[str, Build] = {
     "ImportService/ImportUsers": lambda s: import_users(),
     "ImportService/ImportExperiment": lambda s: import_experiment(),
     "ImportService/ImportDrifts": lambda s: import_drifts(s.private.id),
+    "AuditService/ListAuditEvents": lambda s: audit_pb2.ListAuditEventsRequest(experiment_id=s.private.id),
 }
 
 # fmt: off
@@ -98,6 +100,7 @@ MATRIX = {
     "ImportService/ImportUsers":              (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "ImportService/ImportExperiment":         (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "ImportService/ImportDrifts":             (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "AuditService/ListAuditEvents":           (OK,  OK,    PD,    PD,    PD,   NF,      NF,    NF),
 }
 # fmt: on
 # Calls that change what they touch get a scenario of their own.
@@ -118,7 +121,8 @@ async def test_every_rpc_has_a_row():
 
 def _method(api: Api, name: str) -> Callable[..., Any]:
     service, method = name.split("/")
-    stub = {"ExperimentService": api.experiments, "DriftService": api.drifts, "UserService": api.users, "ImportService": api.imports}[service]
+    stub = {"ExperimentService": api.experiments, "DriftService": api.drifts, "UserService": api.users, "ImportService": api.imports,
+            "AuditService": api.audit}[service]
     return getattr(stub, method)
 
 
