@@ -245,8 +245,8 @@ class SpoolBreaker:
     def trip(self) -> None:
         marker = _breaker(self.settings)
         try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
+            marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the spool's directory: private
+            marker.touch(mode=0o600)
         except OSError as error:  # only an optimisation; the job runs on, and _spool reports a spool it cannot use
             log.warning("drift monitor: cannot write to %s (%s)", marker.parent, error)
 

@@ -43,7 +43,8 @@ class Spool:
         tmp = self.directory / f".{name}.tmp"
         final = self.directory / f"{name}.json"
         try:
-            with tmp.open("w") as out:
+            # 0600 from the first byte (the results may be private); O_EXCL: never someone else's file.
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), "w") as out:
                 json.dump(record, out)
                 out.flush()
                 if durable:

@@ -39,6 +39,8 @@ from server.models import Event
 log = logging.getLogger(__name__)
 
 CREATED, UPDATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT = "CREATED", "UPDATED", "DELETED", "EXPERIMENT_DELETED", "HEARTBEAT"
+# Who may read the experiment changed (public flag, grants): open streams re-check their caller (never sent).
+EXPERIMENT_ACCESS = "EXPERIMENT_ACCESS"
 READ_BATCH = 500
 LOCK_STRIPES = 64
 PRUNE_EVERY = 1000  # appends between retention passes

@@ -32,6 +32,9 @@ class Settings:
     watch_queue_size: int = 1024
     # Events kept for resuming watches; older ones are deleted (a resume from before them is refused).
     event_retention: int = 100_000
+    # Open watch streams re-read their experiment's permissions at least this often (changes made through
+    # the API reach them at once through the event log; this catches any other).
+    watch_recheck_seconds: float = 60.0
     grace_seconds: float = 10.0
     # Open WatchDrifts streams one user (or one anonymous address) may hold on this process.
     max_watches_per_user: int = 32
@@ -76,6 +79,7 @@ class Settings:
             event_poll_seconds=_number(env, "DRIFT_MONITOR_EVENT_POLL_SECONDS", cls.event_poll_seconds, float, 0.01, 60),
             watch_queue_size=_number(env, "DRIFT_MONITOR_WATCH_QUEUE", cls.watch_queue_size, int, 1, 1_000_000),
             event_retention=_number(env, "DRIFT_MONITOR_EVENT_RETENTION", cls.event_retention, int, 100, 1_000_000_000),
+            watch_recheck_seconds=_number(env, "DRIFT_MONITOR_WATCH_RECHECK_SECONDS", cls.watch_recheck_seconds, float, 0.1, 3600),
             grace_seconds=_number(env, "DRIFT_MONITOR_GRACE_SECONDS", cls.grace_seconds, float, 0, 600),
             max_watches_per_user=_number(env, "DRIFT_MONITOR_MAX_WATCHES_PER_USER", cls.max_watches_per_user, int, 1, 100_000),
             token_secret=env.get("DRIFT_MONITOR_TOKEN_SECRET", "").encode(),

@@ -75,7 +75,9 @@ class DriftServiceStub:
     """Streams changes to the drifts of an experiment, in the order they happened; needs READ.
     Without resume_token the stream starts at the present; with the resume_token of any received
     event it continues right after that event, with no gap and no duplicate. Heartbeats carry the
-    current resume_token. Ends with NOT_FOUND when the experiment is deleted, and with
+    current resume_token. Ends with NOT_FOUND when the experiment is deleted or the caller can no
+    longer read it (a grant removed, made private: re-checked on every process within about a second),
+    with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
     OUT_OF_RANGE when the token is older than the retained event log.
     """
 
@@ -125,7 +127,9 @@ class DriftServiceAsyncStub(DriftServiceStub):
     """Streams changes to the drifts of an experiment, in the order they happened; needs READ.
     Without resume_token the stream starts at the present; with the resume_token of any received
     event it continues right after that event, with no gap and no duplicate. Heartbeats carry the
-    current resume_token. Ends with NOT_FOUND when the experiment is deleted, and with
+    current resume_token. Ends with NOT_FOUND when the experiment is deleted or the caller can no
+    longer read it (a grant removed, made private: re-checked on every process within about a second),
+    with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
     OUT_OF_RANGE when the token is older than the retained event log.
     """
 
@@ -220,7 +224,9 @@ class DriftServiceServicer(metaclass=_abc_1.ABCMeta):
         """Streams changes to the drifts of an experiment, in the order they happened; needs READ.
         Without resume_token the stream starts at the present; with the resume_token of any received
         event it continues right after that event, with no gap and no duplicate. Heartbeats carry the
-        current resume_token. Ends with NOT_FOUND when the experiment is deleted, and with
+        current resume_token. Ends with NOT_FOUND when the experiment is deleted or the caller can no
+        longer read it (a grant removed, made private: re-checked on every process within about a second),
+        with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
         OUT_OF_RANGE when the token is older than the retained event log.
         """
 

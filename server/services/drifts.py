@@ -18,13 +18,14 @@ from server import audit, leases, validation
 from server.convert import RESULT_FIELDS, STATUS_NAMES, STATUS_NUMBERS, drift_to_proto, result_from_proto
 from server.db import now
 from server.errors import invalid, not_found, out_of_range
-from server.events import CREATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError, PositionPruned
+from server.events import CREATED, DELETED, EXPERIMENT_ACCESS, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError, PositionPruned
 from server.filtering import FieldSpec
 from server.listing import ListSpec, Ordering
 from server.models import DRIFT_ORDER_FIELDS, Drift, Event
 from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
 from server.permissions import Level, require
 from server.quota import StreamQuota
+from server.stream_access import StreamAccess
 from server.services.common import Deps, compile_user_filter, object_id, streaming, unary
 from server.services.experiments import load as load_experiment
 
@@ -330,7 +331,11 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
 
     @streaming
     async def WatchDrifts(self, request: drift_pb2.WatchDriftsRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[drift_pb2.WatchDriftsResponse]:
-        experiment = await self._experiment(request.experiment_id, context, Level.READ)
+        caller = await self.deps.caller(context)
+        doc = await self.deps.db.run(load_experiment, object_id("experiment_id", request.experiment_id))
+        require(doc, caller, Level.READ)
+        experiment = doc["_id"]  # type: ignore[index]
+        access = StreamAccess(caller, experiment, self.deps.settings.watch_recheck_seconds)
         secret = self.deps.settings.token_secret
         after = None
         if request.resume_token:
@@ -343,7 +348,11 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
                 async for event in self.deps.events.watch(experiment, after, self.deps.settings.heartbeat_seconds):
                     if event.type == EXPERIMENT_DELETED:
                         raise not_found("experiment")
-                    yield _event_message(event, encode_page_token(secret, {"seq": event.seq}))
+                    access.check_token()  # before anything more is sent
+                    if event.type == EXPERIMENT_ACCESS or access.recheck_due():
+                        access.check(await self.deps.db.run(load_experiment, experiment))
+                    if event.type != EXPERIMENT_ACCESS:
+                        yield _event_message(event, encode_page_token(secret, {"seq": event.seq}))
         except PositionPruned as exc:
             raise out_of_range("resume_token", str(exc)) from None
         except PositionError as exc:

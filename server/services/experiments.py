@@ -15,7 +15,7 @@ from server import audit, validation
 from server.convert import experiment_to_proto, grants_from_proto
 from server.db import is_duplicate, now
 from server.errors import already_exists, invalid, not_found
-from server.events import EXPERIMENT_DELETED
+from server.events import EXPERIMENT_ACCESS, EXPERIMENT_DELETED
 from server.filtering import FieldSpec
 from server.identity import Caller
 from server.listing import ListSpec, Ordering
@@ -137,7 +137,14 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
             raise
         if updated is None:
             raise not_found("experiment")
+<<<<<<< HEAD
+        if changes.keys() & {"public", "grants"}:
+            # In the log after the change, so every watcher re-checks its caller before any later event,
+            # on whichever process it is (see WatchDrifts).
+            await self.deps.db.run(self.deps.events.append, doc["_id"], EXPERIMENT_ACCESS, {})
+=======
         await self.deps.db.run(_audit_update, caller, doc, updated, needed)
+>>>>>>> main
         return experiment_to_proto(updated, level)
 
     @unary

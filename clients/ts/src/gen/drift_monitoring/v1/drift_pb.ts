@@ -729,7 +729,9 @@ export const DriftService: GenService<{
    * Streams changes to the drifts of an experiment, in the order they happened; needs READ.
    * Without resume_token the stream starts at the present; with the resume_token of any received
    * event it continues right after that event, with no gap and no duplicate. Heartbeats carry the
-   * current resume_token. Ends with NOT_FOUND when the experiment is deleted, and with
+   * current resume_token. Ends with NOT_FOUND when the experiment is deleted or the caller can no
+   * longer read it (a grant removed, made private: re-checked on every process within about a second),
+   * with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
    * OUT_OF_RANGE when the token is older than the retained event log.
    *
    * @generated from rpc drift_monitoring.v1.DriftService.WatchDrifts
