@@ -137,14 +137,11 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
             raise
         if updated is None:
             raise not_found("experiment")
-<<<<<<< HEAD
         if changes.keys() & {"public", "grants"}:
             # In the log after the change, so every watcher re-checks its caller before any later event,
             # on whichever process it is (see WatchDrifts).
             await self.deps.db.run(self.deps.events.append, doc["_id"], EXPERIMENT_ACCESS, {})
-=======
         await self.deps.db.run(_audit_update, caller, doc, updated, needed)
->>>>>>> main
         return experiment_to_proto(updated, level)
 
     @unary
