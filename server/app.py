@@ -29,7 +29,7 @@ from drift_monitoring.v1 import (
     user_pb2,
     user_pb2_grpc,
 )
-from server import metrics
+from server import metrics, ordinals
 from server.db import Database
 from server.decoding import RefuseUndecodable
 from server.events import EventLog
@@ -123,6 +123,7 @@ async def create_server(settings: Settings) -> App:
     """Connect to the database and start serving on settings.listen (port 0 picks a free port)."""
     db = Database(settings.mongodb_uri, settings.db_threads, settings.ferretdb_postgresql_url)
     await asyncio.to_thread(db.connect)
+    await db.run(ordinals.backfill, Drift._get_collection())
     events = EventLog(db, settings.event_poll_seconds, settings.watch_queue_size, settings.event_retention)
     await events.start()
     userinfo = UserInfo(settings.trusted_issuers, settings.ca_bundle)
