@@ -29,10 +29,11 @@ from drift_monitoring.v1 import (
     user_pb2,
     user_pb2_grpc,
 )
-from server import metrics
+from server import metrics, ordinals
 from server.db import Database
 from server.decoding import RefuseUndecodable
 from server.events import EventLog
+from server.models import Drift
 from server.services.common import Deps
 from server.services.drifts import DriftService
 from server.services.audit_events import AuditService
@@ -118,6 +119,7 @@ async def create_server(settings: Settings) -> App:
     """Connect to the database and start serving on settings.listen (port 0 picks a free port)."""
     db = Database(settings.mongodb_uri, settings.db_threads, settings.ferretdb_postgresql_url)
     await asyncio.to_thread(db.connect)
+    await db.run(ordinals.backfill, Drift._get_collection())
     events = EventLog(db, settings.event_poll_seconds, settings.watch_queue_size, settings.event_retention)
     await events.start()
     userinfo = UserInfo(settings.trusted_issuers, settings.ca_bundle)

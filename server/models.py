@@ -28,7 +28,7 @@ USER_ORDER_FIELDS = ("create_time", "name", "email")
 class User(Document):
     meta = {
         "collection": "users",
-        "indexes": [*USER_ORDER_FIELDS],
+        "indexes": [{"fields": [field, "_id"]} for field in USER_ORDER_FIELDS],
         "auto_create_index": False,
     }
     id = StringField(primary_key=True)  # identity.user_id_for(issuer, subject)
@@ -55,8 +55,8 @@ class Experiment(Document):
             "public",
             "owner",
             "grants.entity",
-            "create_time",
-            "update_time",
+            # Every order a list asks for, walked in order (the keyset cursor ends on _id).
+            *({"fields": [field, "_id"]} for field in EXPERIMENT_ORDER_FIELDS),
         ],
         "auto_create_index": False,
     }
@@ -77,6 +77,8 @@ class Drift(Document):
             # Idempotency: a request_id is stored with every drift (server-made when the client sent none).
             {"fields": ["experiment", "request_id"], "unique": True},
             *({"fields": ["experiment", field, "_id"]} for field in DRIFT_ORDER_FIELDS),
+            # The default order, creation order, one bucket at a time (ordinals.py).
+            {"fields": ["experiment", "bucket", "ordinal", "_id"]},
         ],
         "auto_create_index": False,
     }
@@ -95,6 +97,8 @@ class Drift(Document):
     start_time = DateTimeField(required=True)
     end_time = DateTimeField(null=True)
     update_time = DateTimeField(required=True)
+    ordinal = IntField()  # creation order within the experiment (ordinals.py)
+    bucket = IntField()  # ordinal // ordinals.BUCKET
 
 
 class Event(Document):
@@ -103,10 +107,18 @@ class Event(Document):
     meta = {
         "collection": "events",
         # drift_id: a retried create's "was my CREATED event appended?" (drifts._replayed)
-        "indexes": [{"fields": ["seq"], "unique": True}, {"fields": ["experiment", "seq"]}, {"fields": ["drift_id"]}],
+        "indexes": [
+            {"fields": ["seq"], "unique": True},
+            {"fields": ["experiment", "seq"]},
+            {"fields": ["drift_id"]},
+            # Reads name their blocks by equality (events.py): the tail, a watcher's catch-up, pruning.
+            {"fields": ["block", "seq"]},
+            {"fields": ["experiment", "block", "seq"]},
+        ],
         "auto_create_index": False,
     }
     seq = IntField(required=True)
+    block = IntField()  # seq // events.BLOCK
     experiment = ObjectIdField(required=True)
     type = StringField(required=True)  # CREATED | UPDATED | DELETED | EXPERIMENT_DELETED
     drift_id = ObjectIdField(null=True)  # the drift's _id (None for EXPERIMENT_DELETED)

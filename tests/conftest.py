@@ -8,6 +8,7 @@ sending the identity headers exactly as Envoy does.
 
 from __future__ import annotations
 
+import os
 import signal
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ import pytest
 
 from scripts import certs
 from stack import Envoy, FerretDB, Issuer, Server
+from stack.service import ROOT
 
 pytest_plugins = ["tests.no_skip_in_ci"]  # a skip under CI is a failure
 
@@ -63,8 +65,20 @@ def issuer(run_dir: Path) -> Iterator[Issuer]:
 
 
 @pytest.fixture(scope="session")
-def server(database_uri: str, issuer: Issuer) -> Iterator[Server]:
-    process = Server(database_uri, DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
+def query_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's servers log every query they send (tests/querylog; checked by test_query_plans)."""
+    return tmp_path_factory.mktemp("queries")
+
+
+def logging_queries(query_log: Path, name: str) -> dict[str, str]:
+    """The environment that makes a server log its queries to query_log/<name>.jsonl."""
+    path = [str(ROOT / "tests" / "querylog"), *filter(None, [os.environ.get("PYTHONPATH", "")])]
+    return {"PYTHONPATH": os.pathsep.join(path), "DM_QUERY_LOG": str(query_log / f"{name}.jsonl")}
+
+
+@pytest.fixture(scope="session")
+def server(database_uri: str, issuer: Issuer, query_log: Path) -> Iterator[Server]:
+    process = Server(database_uri, DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url, **logging_queries(query_log, "server"))
     yield process
     process.stop()
 
@@ -84,12 +98,12 @@ def channel(envoy: Envoy, ca_pem: Path) -> Iterator[grpc.Channel]:
 
 
 @pytest.fixture(scope="session")
-def start_server(database_uri: str) -> Iterator[Callable[..., Server]]:
+def start_server(database_uri: str, query_log: Path) -> Iterator[Callable[..., Server]]:
     """Start extra server processes on the same database; all are stopped at the end."""
     started: list[Server] = []
 
     def start(**env: str) -> Server:
-        started.append(Server(database_uri, **env))
+        started.append(Server(database_uri, **{**logging_queries(query_log, f"extra-{len(started)}"), **env}))
         return started[-1]
 
     yield start

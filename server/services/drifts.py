@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -14,13 +15,13 @@ from google.protobuf import empty_pb2, struct_pb2, timestamp_pb2
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc
-from server import audit, validation
+from server import audit, ordinals, validation
 from server.convert import RESULT_FIELDS, STATUS_NAMES, drift_to_proto, result_from_proto
 from server.db import now
 from server.errors import invalid, not_found, out_of_range
 from server.events import CREATED, DELETED, EXPERIMENT_ACCESS, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError, PositionPruned
 from server.filtering import FieldSpec
-from server.listing import ListSpec, Ordering
+from server.listing import ListSpec, Ordering, conjoin
 from server.models import DRIFT_ORDER_FIELDS, Drift, Event
 from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
 from server.permissions import Level, require
@@ -41,7 +42,8 @@ FILTER_FIELDS = {
 FILTER_PREFIXES = {f"{name}.parameters": f"{name}.parameters" for name in RESULT_FIELDS}
 MASK_PATHS = ("model", "status", "tags", *RESULT_FIELDS, "error_message", "start_time", "end_time")
 TERMINAL = {"COMPLETED", "FAILED"}
-LISTING = ListSpec(Drift._get_collection, DRIFT_ORDER_FIELDS, Ordering("create_time", descending=True), 100, ObjectId)
+# The default order is creation order, newest first, paged by bucket (ordinals.py); order_by sorts by a field.
+LISTING = ListSpec(Drift._get_collection, DRIFT_ORDER_FIELDS, Ordering("ordinal", descending=True), ordinals.BUCKET, ObjectId, ordinals.page)
 MAX_BATCH = 1000
 EVENT_TYPES = {
     CREATED: drift_pb2.DRIFT_EVENT_TYPE_CREATED,
@@ -135,6 +137,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.streams = StreamQuota(deps.settings.max_watches_per_user)
+        self._messages = _EventMessages()
 
     async def _experiment(
         self, experiment_id: str, context: grpc.aio.ServicerContext, level: Level, field: str = "experiment_id"
@@ -159,6 +162,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
         return drift_to_proto(await self.deps.db.run(self._insert_one, doc))
 
     def _insert_one(self, doc: dict[str, Any]) -> dict[str, Any]:
+        ordinals.stamp(_collection(), [doc])
         with self.deps.events.drift_lock(doc["_id"]):
             try:
                 _collection().insert_one(doc)
@@ -194,6 +198,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
 
     def _insert_many(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         repeated: set[int] = set()
+        ordinals.stamp(_collection(), docs)
         try:
             _collection().insert_many(docs, ordered=False)
         except BulkWriteError as exc:
@@ -221,7 +226,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     async def ListDrifts(self, request: drift_pb2.ListDriftsRequest, context: grpc.aio.ServicerContext) -> drift_pb2.ListDriftsResponse:
         experiment = await self._experiment(request.experiment_id, context, Level.READ)
         condition = compile_user_filter(request.filter, FILTER_FIELDS, FILTER_PREFIXES)
-        query = {"experiment": experiment, **({"$and": [condition]} if condition else {})}
+        query = conjoin({"experiment": experiment}, condition or {})
         docs, next_token = await self.deps.list_page(LISTING, request, query, scope=f"drifts/{experiment}")
         return drift_pb2.ListDriftsResponse(drifts=[drift_to_proto(doc) for doc in docs], next_page_token=next_token)
 
@@ -299,7 +304,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
                     if event.type == EXPERIMENT_ACCESS or access.recheck_due():
                         access.check(await self.deps.db.run(load_experiment, experiment))
                     if event.type != EXPERIMENT_ACCESS:
-                        yield _event_message(event, encode_page_token(secret, {"seq": event.seq}))
+                        yield self._messages.get(event, secret)
         except PositionPruned as exc:
             raise out_of_range("resume_token", str(exc)) from None
         except PositionError as exc:
@@ -312,6 +317,26 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
             return caller.user_id
         forwarded = dict((k, v) for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)).get("x-forwarded-for", "")
         return "anonymous:" + forwarded.rsplit(",", 1)[-1].strip()
+
+
+class _EventMessages:
+    """Each event's message made once for all the streams that carry it (a thousand watchers of one
+    experiment must not convert the same drift a thousand times); heartbeats are per stream."""
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self._by_seq: OrderedDict[int, drift_pb2.WatchDriftsResponse] = OrderedDict()
+
+    def get(self, event: LogEvent, secret: bytes) -> drift_pb2.WatchDriftsResponse:
+        if event.type == HEARTBEAT:
+            return _event_message(event, encode_page_token(secret, {"seq": event.seq}))
+        message = self._by_seq.get(event.seq)
+        if message is None:
+            message = self._by_seq[event.seq] = _event_message(event, encode_page_token(secret, {"seq": event.seq}))
+            if len(self._by_seq) > self.SIZE:
+                self._by_seq.popitem(last=False)
+        return message
 
 
 def _event_message(event: LogEvent, token: str) -> drift_pb2.WatchDriftsResponse:
