@@ -230,3 +230,14 @@ def test_sources_in_one_process_share_a_rotating_mytoken_too(issuer, tmp_path):
         assert fake.seen == [f"mt-{i}" for i in range(20)]  # each exchange used the mytoken the one before returned
     finally:
         fake.close()
+
+
+def test_an_unusable_state_directory_does_not_stop_the_job(mytoken_server, tmp_path, caplog):
+    """The state directory is a file here (read-only homes and foreign directories fail the same way):
+    the exchange works, rotations stay in this process, and the log says why."""
+    state = tmp_path / "state"
+    state.write_text("not a directory")
+    source = MyTokenSource("mt-0", mytoken_server.url, state)
+    assert source.access_token() == source.access_token()
+    assert mytoken_server.seen == ["mt-0"]
+    assert "not shared with other processes" in caplog.text and "cannot save the rotated mytoken" in caplog.text
