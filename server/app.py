@@ -33,7 +33,8 @@ from server import metrics, ordinals
 from server.db import Database
 from server.decoding import RefuseUndecodable
 from server.events import EventLog
-from server.models import Drift
+from server.leases import LeaseSweeper
+from server.models import Drift, LeaseClaim
 from server.services.common import Deps
 from server.services.drifts import DriftService
 from server.services.audit_events import AuditService
@@ -96,6 +97,7 @@ class App:
     health: health.aio.HealthServicer
     drain: Drain
     sweeper: Sweeper | None = None
+    lease_sweeper: LeaseSweeper | None = None
     stop_metrics: Callable[[], None] | None = None
 
     async def stop(self) -> None:
@@ -106,9 +108,11 @@ class App:
         # Calls already running get a moment to finish before grpc's stop cancels what is left.
         await asyncio.sleep(min(DRAIN_SECONDS, self.deps.settings.grace_seconds))
         await self.server.stop(self.deps.settings.grace_seconds)
-        await self.deps.events.stop()
         if self.sweeper is not None:
             await self.sweeper.stop()
+        if self.lease_sweeper is not None:
+            await self.lease_sweeper.stop()
+        await self.deps.events.stop()
         await self.deps.userinfo.close()
         await asyncio.to_thread(self.deps.db.close)
         if self.stop_metrics is not None:
@@ -143,7 +147,9 @@ async def create_server(settings: Settings) -> App:
     sweeper = Sweeper(db, settings.sweep_seconds, settings.audit_retention_days)
     sweeper.start()
     stop_metrics = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
-    return App(server, port, deps, health_servicer, drain, sweeper, stop_metrics)
+    lease_sweeper = LeaseSweeper(db, events, Drift._get_collection, LeaseClaim._get_collection, settings.lease_sweep_seconds)
+    lease_sweeper.start()
+    return App(server, port, deps, health_servicer, drain, sweeper, lease_sweeper, stop_metrics)
 
 
 async def serve(settings: Settings) -> None:

@@ -79,13 +79,15 @@ class Drift(Document):
             *({"fields": ["experiment", field, "_id"]} for field in DRIFT_ORDER_FIELDS),
             # The default order, creation order, one bucket at a time (ordinals.py).
             {"fields": ["experiment", "bucket", "ordinal", "_id"]},
+            # The lease sweeper's query (server/leases.py): RUNNING drifts whose lease expired.
+            {"fields": ["status", "lease_expire_time"]},
         ],
         "auto_create_index": False,
     }
     experiment = ObjectIdField(required=True)
     request_id = StringField(required=True)
     model = StringField(required=True)
-    status = StringField(required=True)  # RUNNING | COMPLETED | FAILED
+    status = StringField(required=True)  # RUNNING | COMPLETED | FAILED | LOST (server/leases.py)
     tags = ListField(StringField())
     # {"detected": bool, "parameters": {...}, "features": [{...}]}; plain dicts so filters reach any path.
     concept_drift = DictField(null=True)
@@ -99,6 +101,9 @@ class Drift(Document):
     update_time = DateTimeField(required=True)
     ordinal = IntField()  # creation order within the experiment (ordinals.py)
     bucket = IntField()  # ordinal // ordinals.BUCKET
+    lease_duration_ms = IntField(null=True)  # absent: the run has no lease and is never LOST
+    lease_expire_time = DateTimeField(null=True)  # set only while RUNNING with a lease
+    status_reason = StringField(default="")  # why the server set the status (LOST)
 
 
 class Event(Document):
@@ -146,7 +151,16 @@ class AuditEvent(Document):
     admin_override = BooleanField(default=False)
 
 
-ALL_DOCUMENTS = (User, Experiment, Drift, Event, AuditEvent)
+class LeaseClaim(Document):
+    """Who moves a drift to LOST: the one process whose insert of `<drift id>@<lease expiry>` succeeded
+    (server/leases.py); the unique _id is the whole protocol, so no other index."""
+
+    meta = {"collection": "lease_claims", "auto_create_index": False}
+    id = StringField(primary_key=True)
+    time = DateTimeField(required=True)
+
+
+ALL_DOCUMENTS = (User, Experiment, Drift, Event, AuditEvent, LeaseClaim)
 
 
 def ensure_indexes() -> None:

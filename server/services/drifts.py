@@ -15,8 +15,8 @@ from google.protobuf import empty_pb2, struct_pb2, timestamp_pb2
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc
-from server import audit, ordinals, validation
-from server.convert import RESULT_FIELDS, STATUS_NAMES, drift_to_proto, result_from_proto
+from server import audit, leases, ordinals, validation
+from server.convert import RESULT_FIELDS, STATUS_NAMES, STATUS_NUMBERS, drift_to_proto, result_from_proto
 from server.db import now
 from server.errors import invalid, not_found, out_of_range
 from server.events import CREATED, DELETED, EXPERIMENT_ACCESS, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError, PositionPruned
@@ -41,7 +41,9 @@ FILTER_FIELDS = {
 }
 FILTER_PREFIXES = {f"{name}.parameters": f"{name}.parameters" for name in RESULT_FIELDS}
 MASK_PATHS = ("model", "status", "tags", *RESULT_FIELDS, "error_message", "start_time", "end_time")
-TERMINAL = {"COMPLETED", "FAILED"}
+TERMINAL = leases.TERMINAL
+# Compare-and-set attempts when the status changes between an update's read and its write.
+CAS_ATTEMPTS = 5
 # The default order is creation order, newest first, paged by bucket (ordinals.py); order_by sorts by a field.
 LISTING = ListSpec(Drift._get_collection, DRIFT_ORDER_FIELDS, Ordering("ordinal", descending=True), ordinals.BUCKET, ObjectId, ordinals.page)
 MAX_BATCH = 1000
@@ -122,9 +124,15 @@ def new_drift_doc(prefix: str, drift: drift_pb2.Drift, experiment: ObjectId, cre
     doc = _changes(prefix, drift, paths)
     moment = now()
     doc.setdefault("status", "RUNNING")
+    if doc["status"] == "LOST":
+        raise invalid(f"{prefix}.status", "LOST is set only by the server, when a run's lease expires")
     doc["start_time"] = doc["start_time"] or moment
     if doc["end_time"] is None and doc["status"] in TERMINAL:
         doc["end_time"] = moment
+    if drift.HasField("lease_duration"):
+        duration = leases.lease_ms(f"{prefix}.lease_duration", drift.lease_duration)
+        doc["lease_duration_ms"] = duration
+        doc["lease_expire_time"] = leases.expiry(moment, duration) if doc["status"] == "RUNNING" else None
     request_id = request_id or uuid.uuid4().hex
     doc.update(
         _id=drift_id_for(experiment, request_id), experiment=experiment, creator=creator, request_id=request_id,
@@ -250,16 +258,61 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
 
     def _update(self, experiment: ObjectId, drift_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
         with self.deps.events.drift_lock(drift_id):
-            current = _find(experiment, drift_id)
-            if current is None:
-                return None
-            doc = {**current, **changes}  # what $set of top-level fields stores: no read-back needed
-            _check_total_parameters(doc)
-            # update_one, not find_one_and_update: on FerretDB each query by _id scans the collection.
-            if not _collection().update_one({"_id": drift_id}, {"$set": changes}).matched_count:
-                return None
-            self.deps.events.append(experiment, UPDATED, doc)
-        return doc
+            for _ in range(CAS_ATTEMPTS):
+                current = _find(experiment, drift_id)
+                if current is None:
+                    return None
+                update = dict(changes)
+                if "status" in changes:
+                    leases.check_transition(current["status"], changes["status"])
+                    for name, value in leases.status_changes(current, changes["status"], changes["update_time"]).items():
+                        update.setdefault(name, value)  # an end_time the caller gave wins
+                doc = {**current, **update}  # what $set of top-level fields stores: no read-back needed
+                _check_total_parameters(doc)
+                # Conditional on the status read, so a concurrent change (another process, the lease sweeper)
+                # is re-checked against the state machine. update_one, not find_one_and_update: on FerretDB
+                # each query by _id scans the collection.
+                if _collection().update_one({"_id": drift_id, "status": current["status"]}, {"$set": update}).matched_count:
+                    self.deps.events.append(experiment, UPDATED, doc)
+                    return doc
+        raise leases.contended()
+
+    @unary
+    async def RenewDriftLease(self, request: drift_pb2.RenewDriftLeaseRequest, context: grpc.aio.ServicerContext) -> drift_pb2.RenewDriftLeaseResponse:
+        experiment, _ = await self._writable(request.experiment_id, context)
+        drift_id = object_id("drift_id", request.drift_id)
+        duration = leases.lease_ms("lease_duration", request.lease_duration) if request.HasField("lease_duration") else None
+        doc = await self.deps.db.run(self._renew, experiment, drift_id, duration)
+        if doc is None:
+            raise not_found("drift")
+        response = drift_pb2.RenewDriftLeaseResponse(status=STATUS_NUMBERS[doc["status"]])
+        response.lease_expire_time.FromDatetime(doc["lease_expire_time"])
+        return response
+
+    def _renew(self, experiment: ObjectId, drift_id: ObjectId, duration: int | None) -> dict[str, Any] | None:
+        """Extend the lease of a RUNNING drift (no event: only the expiry moves), or bring a LOST one
+        back to RUNNING (an event: the job turned out to be alive)."""
+        with self.deps.events.drift_lock(drift_id):
+            for _ in range(CAS_ATTEMPTS):
+                current = _find(experiment, drift_id)
+                if current is None:
+                    return None
+                status = current["status"]
+                if status in TERMINAL:
+                    raise leases.wrong_status(status, "take a heartbeat; a finished run has no lease")
+                length = duration or current.get("lease_duration_ms")
+                if not length:
+                    raise invalid("lease_duration", "is required: this drift was created without a lease")
+                moment = now()
+                update: dict[str, Any] = {"lease_duration_ms": length, "lease_expire_time": leases.expiry(moment, length)}
+                if status == "LOST":
+                    update.update(status="RUNNING", end_time=None, status_reason="", update_time=moment)
+                if _collection().update_one({"_id": drift_id, "status": status}, {"$set": update}).matched_count:
+                    doc = {**current, **update}
+                    if status == "LOST":
+                        self.deps.events.append(experiment, UPDATED, doc)
+                    return doc
+        raise leases.contended()
 
     @unary
     async def DeleteDrift(self, request: drift_pb2.DeleteDriftRequest, context: grpc.aio.ServicerContext) -> empty_pb2.Empty:

@@ -34,6 +34,9 @@ EXPECTED = {
     "TestWatchFromAResumeToken",
     "TestWatchFromATokenOlderThanTheLogIsOutOfRange",
     "TestRecordsADriftThroughTheEdge",
+    "TestRunRenewsItsLease",
+    "TestRunWithoutHeartbeatHasNoLease",
+    "TestConfigFromEnvHeartbeat",
 }
 
 

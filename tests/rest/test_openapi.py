@@ -54,7 +54,7 @@ def http_rules() -> set[tuple[str, str, str]]:
 
 def test_every_rest_mapping_is_documented(document):
     rules = http_rules()
-    assert len(rules) == 22
+    assert len(rules) == 23
     documented = {(verb, path, op["operationId"]) for path, methods in document["paths"].items() for verb, op in methods.items()}
     assert documented == rules
 
@@ -89,6 +89,10 @@ def test_envoy_answers_as_documented(document, envoy, ca_pem, issuer):
         created = api.post(f"/v1/experiments/{experiment['id']}/drifts", params={"request_id": uuid.uuid4().hex}, json=drift)
         stored = check(document, created, "Drift")
         assert stored["concept_drift"]["parameters"]["nested"] == {"list": [1, "x", None]}
+        leased = check(document, api.post(f"/v1/experiments/{experiment['id']}/drifts", json={"model": "leased", "lease_duration": "90s"}), "Drift")
+        renewed = check(document, api.post(f"/v1/experiments/{experiment['id']}/drifts/{leased['id']}:renewLease", json={}), "RenewDriftLeaseResponse")
+        assert leased["lease_duration"] == "90s" and renewed["status"] == "DRIFT_STATUS_RUNNING"
+        api.delete(f"/v1/experiments/{experiment['id']}/drifts/{leased['id']}")
         listed = check(document, api.get(f"/v1/experiments/{experiment['id']}/drifts"), "ListDriftsResponse")
         assert [d["id"] for d in listed["drifts"]] == [stored["id"]]
         check(document, api.get("/v1/experiments"), "ListExperimentsResponse")

@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
 from drift_monitoring.v1 import audit_pb2, drift_pb2, experiment_pb2, imports_pb2, user_pb2
 from server.settings import Settings
@@ -63,6 +63,8 @@ REQUESTS: dict[str, Build] = {
     "DriftService/UpdateDrift": lambda s: drift_pb2.UpdateDriftRequest(
         drift=drift_pb2.Drift(id=s.private_drift_id, experiment_id=s.private.id, tags=["changed"]), update_mask=_mask("tags")),
     "DriftService/DeleteDrift": lambda s: drift_pb2.DeleteDriftRequest(experiment_id=s.private.id, drift_id=s.private_drift_id),
+    "DriftService/RenewDriftLease": lambda s: drift_pb2.RenewDriftLeaseRequest(
+        experiment_id=s.private.id, drift_id=s.private_drift_id, lease_duration=duration_pb2.Duration(seconds=86400)),
     "DriftService/WatchDrifts": lambda s: drift_pb2.WatchDriftsRequest(experiment_id=s.private.id),
     "UserService/RegisterUser": lambda s: user_pb2.RegisterUserRequest(accept_terms=True),
     "UserService/GetCurrentUser": lambda s: user_pb2.GetCurrentUserRequest(),
@@ -89,6 +91,7 @@ MATRIX = {
     "DriftService/ListDrifts":                (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "DriftService/UpdateDrift":               (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "DriftService/DeleteDrift":               (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
+    "DriftService/RenewDriftLease":           (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "DriftService/WatchDrifts":               (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "UserService/RegisterUser":               (OK,  OK,    OK,    OK,    OK,   OK,      OK,    UA),
     "UserService/GetCurrentUser":             (OK,  OK,    OK,    OK,    OK,   OK,      NF,    UA),
@@ -101,7 +104,7 @@ MATRIX = {
 }
 # fmt: on
 # Calls that change what they touch get a scenario of their own.
-WRITES = {name for name in MATRIX if name.split("/")[1].startswith(("Update", "Delete", "Create", "BatchCreate", "Import"))}
+WRITES = {name for name in MATRIX if name.split("/")[1].startswith(("Update", "Delete", "Create", "BatchCreate", "Import", "Renew"))}
 CASES = [(rpc, persona, codes[column]) for rpc, codes in MATRIX.items() for column, persona in enumerate(PERSONAS)]
 
 
