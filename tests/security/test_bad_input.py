@@ -10,6 +10,7 @@ Then the same over REST: invalid UTF-8, broken JSON, oversized bodies.
 
 from __future__ import annotations
 
+import importlib
 import ssl
 from typing import Any
 
@@ -195,7 +196,10 @@ def editor_world(channel, issuer, db):
     drifts = drift_pb2_grpc.DriftServiceStub(channel)
     made = [drifts.CreateDrift(drift_pb2.CreateDriftRequest(experiment_id=experiment.id, drift=drift_pb2.Drift(model=f"m{i}")),
                                metadata=auth("manager"), timeout=10) for i in range(3)]
-    stubs = {"ExperimentService": experiments, "DriftService": drifts, "UserService": users}
+    # A stub for every service the matrix knows, new ones included, from its generated *_pb2_grpc module.
+    services = {method.containing_service for method in METHODS.values()}
+    stubs = {service.name: getattr(importlib.import_module(service.file.name.removesuffix(".proto").replace("/", ".") + "_pb2_grpc"),
+                                   f"{service.name}Stub")(channel) for service in services}
     return stubs, auth("editor"), Targets(experiment.id, [d.id for d in made])
 
 
