@@ -25,7 +25,7 @@ from drift_monitoring.v1 import drift_pb2, experiment_pb2
 
 OTHERS = 10
 OTHER_DRIFTS = 500
-BATCH = 1000
+BATCH = 250
 CATCH_UP = 100  # events a resumed watch reads back
 
 
@@ -38,12 +38,17 @@ def _drift(rng: random.Random, index: int) -> drift_pb2.Drift:
     return drift
 
 
+def _rpc(client: Client, method: Callable[..., Any], request: Any) -> Any:
+    """One call with a long deadline: the client's own 5 s per attempt would cut off the slow pages we measure."""
+    return method(request, metadata=client._metadata(), timeout=600)
+
+
 def _load(client: Client, experiment_id: str, rng: random.Random, start: int, count: int) -> list[str]:
     ids: list[str] = []
     while count > 0:
         n = min(BATCH, count)
         requests = [drift_pb2.CreateDriftRequest(drift=_drift(rng, start + i), request_id=uuid.uuid4().hex) for i in range(n)]
-        response = client.call(client.drifts.BatchCreateDrifts, drift_pb2.BatchCreateDriftsRequest(experiment_id=experiment_id, requests=requests), budget=600)
+        response = _rpc(client, client.drifts.BatchCreateDrifts, drift_pb2.BatchCreateDriftsRequest(experiment_id=experiment_id, requests=requests))
         ids += [d.id for d in response.drifts]
         start, count = start + n, count - n
     return ids
@@ -98,7 +103,7 @@ def measure(client: Client, experiment_id: str, ids: list[str], rng: random.Rand
     first = d.ListDrifts  # same stub for every list variant
 
     def page(**fields: Any) -> drift_pb2.ListDriftsResponse:
-        return client.call(first, drift_pb2.ListDriftsRequest(experiment_id=experiment_id, page_size=100, **fields), budget=600)
+        return _rpc(client, first, drift_pb2.ListDriftsRequest(experiment_id=experiment_id, page_size=100, **fields))
 
     second_token = page().next_page_token
     token = ""
@@ -113,18 +118,18 @@ def measure(client: Client, experiment_id: str, ids: list[str], rng: random.Rand
     created: list[str] = []
     update = drift_pb2.Drift(status=drift_pb2.DRIFT_STATUS_COMPLETED)
     results = {
-        "GetDrift": _timed(lambda: client.call(d.GetDrift, drift_pb2.GetDriftRequest(experiment_id=experiment_id, drift_id=pick())), repeats),
-        "UpdateDrift": _timed(lambda: client.call(d.UpdateDrift, drift_pb2.UpdateDriftRequest(
+        "GetDrift": _timed(lambda: _rpc(client, d.GetDrift, drift_pb2.GetDriftRequest(experiment_id=experiment_id, drift_id=pick())), repeats),
+        "UpdateDrift": _timed(lambda: _rpc(client, d.UpdateDrift, drift_pb2.UpdateDriftRequest(
             drift=drift_pb2.Drift(id=pick(), experiment_id=experiment_id, status=update.status), update_mask={"paths": ["status"]})), repeats),
         "CreateDrift": _timed(create_delete, repeats),
-        "DeleteDrift": _timed(lambda: client.call(d.DeleteDrift, drift_pb2.DeleteDriftRequest(experiment_id=experiment_id, drift_id=created.pop())), repeats),
+        "DeleteDrift": _timed(lambda: _rpc(client, d.DeleteDrift, drift_pb2.DeleteDriftRequest(experiment_id=experiment_id, drift_id=created.pop())), repeats),
         "ListDrifts first page (default order)": _timed(page, repeats),
         "ListDrifts 2nd page (default order)": _timed(lambda: page(page_token=second_token), repeats),
         "ListDrifts 10th page (default order)": _timed(lambda: page(page_token=tenth_token), repeats),
         "ListDrifts first page, filter status = COMPLETED": _timed(lambda: page(filter="status = COMPLETED"), max(3, repeats // 4)),
         "ListDrifts first page, order_by create_time desc": _timed(lambda: page(order_by="create_time desc"), max(3, repeats // 4)),
-        "GetExperiment": _timed(lambda: client.call(client.experiments.GetExperiment, experiment_pb2.GetExperimentRequest(experiment_id=experiment_id)), repeats),
-        "ListExperiments": _timed(lambda: client.call(client.experiments.ListExperiments, experiment_pb2.ListExperimentsRequest()), repeats),
+        "GetExperiment": _timed(lambda: _rpc(client, client.experiments.GetExperiment, experiment_pb2.GetExperimentRequest(experiment_id=experiment_id)), repeats),
+        "ListExperiments": _timed(lambda: _rpc(client, client.experiments.ListExperiments, experiment_pb2.ListExperimentsRequest()), repeats),
     }
     resume = _resume_point(client, experiment_id, rng)
     results[f"WatchDrifts catch-up of {CATCH_UP} events"] = _timed(lambda: _catch_up(client, experiment_id, resume), max(3, repeats // 4))
