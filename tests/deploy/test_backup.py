@@ -163,7 +163,9 @@ def test_schedule_dumps_every_interval_keeps_the_newest_and_stops_on_sigterm(sma
     deadline = time.monotonic() + 30
     while len(seen) < 4 and time.monotonic() < deadline:
         present = {p.name for p in backup.backups(tmp_path, small.name)}
-        assert len(present) <= 2
+        # The new backup is renamed into place before the oldest goes (a failed dump never costs an old
+        # one), so for a moment there are keep + 1; never more.
+        assert len(present) <= 3
         seen |= present
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
