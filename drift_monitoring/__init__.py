@@ -20,6 +20,7 @@ from drift_monitoring.errors import (
     InvalidArgumentError,
     NotFoundError,
     NotRegisteredError,
+    OutOfRangeError,
     PermissionDeniedError,
     UnavailableError,
 )
@@ -28,6 +29,20 @@ from drift_monitoring.monitor import DriftMonitor, flush, sync
 from drift_monitoring.settings import Settings
 
 __version__ = "2.0.0.dev0"
+
+
+def __getattr__(name: str) -> object:
+    # The original README printed `from drift_monitoring import DriftMonitoring` and then used
+    # `DriftMonitor`, so people copied a name that never existed. An alias would let the import pass and
+    # the next line fail on DriftMonitor; an ImportError that names the class fixes both lines at once.
+    # (An AttributeError here would be replaced by the generic "cannot import name" message.)
+    if name == "DriftMonitoring":
+        raise ImportError(
+            "drift_monitoring has no DriftMonitoring: the class is DriftMonitor, as in "
+            "`from drift_monitoring import DriftMonitor` (the original README misspelled the import)",
+            name=__name__,
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 __all__ = [
     "AlreadyExistsError",
     "AuthenticationError",
@@ -38,6 +53,7 @@ __all__ = [
     "InvalidArgumentError",
     "NotFoundError",
     "NotRegisteredError",
+    "OutOfRangeError",
     "PermissionDeniedError",
     "Settings",
     "UnavailableError",

@@ -19,6 +19,7 @@ A file holding just a mytoken (the format before access tokens were shared) is r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -73,12 +74,15 @@ class MyTokenSource:
         self._token, self._expires = "", 0.0
 
     def access_token(self) -> str:
-        with self._lock:
+        with self._lock, contextlib.ExitStack() as shared:
             if not self._fresh(self._expires):
-                with locked(self._store.with_name(self._store.name + ".lock"), wait=LOCK_WAIT):
-                    self._load()
-                    if not self._fresh(self._expires):
-                        self._exchange()
+                try:
+                    shared.enter_context(locked(self._store.with_name(self._store.name + ".lock"), wait=LOCK_WAIT))
+                except OSError as exc:  # a state directory we cannot write: the job goes on, rotations stay here
+                    log.warning("drift monitor: cannot lock %s (%s); the mytoken is not shared with other processes", self._store, exc)
+                self._load()
+                if not self._fresh(self._expires):
+                    self._exchange()
             return self._token
 
     @staticmethod
@@ -90,6 +94,9 @@ class MyTokenSource:
         try:
             text = self._store.read_text().strip()
         except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.warning("drift monitor: cannot read %s (%s): ignored", self._store, exc)
             return
         if not text.startswith("{"):
             if text:

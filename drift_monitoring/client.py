@@ -160,6 +160,16 @@ class Client:
         request = drift_pb2.UpdateDriftRequest(drift=drift, update_mask=field_mask_pb2.FieldMask(paths=list(paths)))
         return self.call(self.drifts.UpdateDrift, request, budget=budget)  # sets fields: idempotent
 
+    def renew_lease(
+        self, experiment_id: str, drift_id: str, lease_seconds: float | None = None, *, budget: float | None = None
+    ) -> drift_pb2.RenewDriftLeaseResponse:
+        """A heartbeat for a run: keeps it from becoming LOST for another lease (the run's own unless given).
+        One attempt: the next heartbeat is the retry."""
+        request = drift_pb2.RenewDriftLeaseRequest(experiment_id=experiment_id, drift_id=drift_id)
+        if lease_seconds is not None:
+            request.lease_duration.FromMilliseconds(round(lease_seconds * 1000))
+        return self.call(self.drifts.RenewDriftLease, request, retry=False, budget=budget)
+
     def get_drift(self, experiment_id: str, drift_id: str) -> drift_pb2.Drift:
         return self.call(self.drifts.GetDrift, drift_pb2.GetDriftRequest(experiment_id=experiment_id, drift_id=drift_id))
 
@@ -171,7 +181,9 @@ class Client:
         self.call(self.drifts.DeleteDrift, drift_pb2.DeleteDriftRequest(experiment_id=experiment_id, drift_id=drift_id))
 
     def watch_drifts(self, experiment_id: str, resume_token: str = "") -> Iterator[drift_pb2.WatchDriftsResponse]:
-        """Changes as they happen, reconnecting with the last token after a disconnect (no gap, no repeat)."""
+        """Changes as they happen, reconnecting with the last token after a disconnect (no gap, no repeat).
+        OutOfRangeError when resume_token is older than the server's event log keeps: list the drifts
+        again and watch from the present (resume_token="")."""
         while True:
             stream = self.drifts.WatchDrifts(
                 drift_pb2.WatchDriftsRequest(experiment_id=experiment_id, resume_token=resume_token), metadata=self._metadata()

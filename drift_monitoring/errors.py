@@ -8,6 +8,7 @@
     ├── AlreadyExistsError        ALREADY_EXISTS
     ├── InvalidArgumentError      the server refused the input; .field names what to fix
     ├── NotRegisteredError        register() first (FAILED_PRECONDITION USER_NOT_REGISTERED)
+    ├── OutOfRangeError           a watch's resume token is older than the server keeps: list again, watch from now
     └── UnavailableError          the server could not be reached or is overloaded (retryable)
 """
 
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidArgumentError",
     "NotFoundError",
     "NotRegisteredError",
+    "OutOfRangeError",
     "PermissionDeniedError",
     "UnavailableError",
 ]
@@ -64,6 +66,11 @@ class NotRegisteredError(DriftMonitorError):
     pass
 
 
+class OutOfRangeError(DriftMonitorError):
+    """OUT_OF_RANGE: what the request points into is gone (a resume token older than the retained event
+    log). Retrying the same request never helps; start over from the present state."""
+
+
 class UnavailableError(DriftMonitorError):
     pass
 
@@ -90,6 +97,7 @@ def from_rpc_error(error: grpc.RpcError) -> DriftMonitorError:
         grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
         grpc.StatusCode.NOT_FOUND: NotFoundError,
         grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
+        grpc.StatusCode.OUT_OF_RANGE: OutOfRangeError,
         **dict.fromkeys(RETRYABLE, UnavailableError),
     }
     return kinds.get(code, DriftMonitorError)(f"{code.name}: {message}" if code not in kinds else message)

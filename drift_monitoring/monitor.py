@@ -29,6 +29,7 @@ from google.protobuf import json_format
 
 from drift_monitoring.client import Client
 from drift_monitoring.errors import DriftMonitorError, InvalidArgumentError, NotFoundError, UnavailableError
+from drift_monitoring.heartbeat import lease_ms
 from drift_monitoring.sender import Op, Run, deliver_final
 from drift_monitoring.settings import Settings
 from drift_monitoring.spool import Spool, done
@@ -119,6 +120,8 @@ class DriftMonitor:
         if self._client is None:
             self._client = shared_client(Settings.from_env(**self._settings))
         self.drift.start_time.GetCurrentTime()
+        if self._client.settings.heartbeat:  # the sender renews it while the job runs (heartbeat.py)
+            self.drift.lease_duration.FromMilliseconds(lease_ms(self._client.settings.heartbeat))
         if not self.strict and _recently_unreachable(self._client.settings):
             self.offline = True
             return self
@@ -150,6 +153,9 @@ class DriftMonitor:
         self._record("result", _result(detected, parameters, features, options))
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._run is not None:
+            self._run.finished = True
+            self._client.sender.heartbeat.discard(self._run)  # type: ignore[union-attr]
         self.drift.end_time.GetCurrentTime()
         if exc is None:
             self.drift.status = drift_pb2.DRIFT_STATUS_COMPLETED
@@ -239,8 +245,8 @@ class SpoolBreaker:
     def trip(self) -> None:
         marker = _breaker(self.settings)
         try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
+            marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the spool's directory: private
+            marker.touch(mode=0o600)
         except OSError as error:  # only an optimisation; the job runs on, and _spool reports a spool it cannot use
             log.warning("drift monitor: cannot write to %s (%s)", marker.parent, error)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drift_monitoring.errors import DriftMonitorError, UnavailableError
+from drift_monitoring.heartbeat import Heartbeat
 from drift_monitoring.spool import Spool, make_durable
 from drift_monitoring.v1 import drift_pb2
 
@@ -48,6 +49,7 @@ class Run:
     experiment_id: str
     request_id: str
     drift_id: str = ""
+    finished: bool = False  # the job left the monitor: no more heartbeats
 
 
 @dataclass
@@ -88,6 +90,7 @@ class Sender:
         self._idle = threading.Condition()
         self._unfinished = 0
         self._offline = False
+        self.heartbeat = Heartbeat(client)  # its own thread: a slow call here never lets a lease lapse
         self._thread = threading.Thread(target=self._loop, name="drift-monitor-sender", daemon=True)
         self._thread.start()
         _LIVE.add(self)
@@ -107,6 +110,7 @@ class Sender:
             return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
 
     def stop(self, timeout: float) -> None:
+        self.heartbeat.stop()
         self.flush(timeout)
         self._queue.put(None)
         _LIVE.discard(self)
@@ -166,6 +170,8 @@ class Sender:
             if op.kind == "create":
                 created = self._client.create_drift(op.run.experiment_id, op.drift, op.run.request_id)
                 op.run.drift_id = created.id
+                if created.HasField("lease_duration"):
+                    self.heartbeat.add(op.run)
             elif op.kind == "update":
                 if not op.run.drift_id:
                     raise DriftMonitorError("the run was not created; its final state carries this result")

@@ -27,6 +27,9 @@ class Settings:
     ca_bundle: str = ""
     # Upper bound, in seconds, on how long one monitor call may hold up the job.
     timeout: float = 10.0
+    # Seconds between lease renewals of a running run; the server marks a run LOST after three missed
+    # ones. 0 = no lease (the run is never marked LOST).
+    heartbeat: float = 30.0
     # Where results wait when the server cannot be reached, and where rotated MyTokens are kept.
     state_dir: Path = field(default_factory=_default_spool)
 
@@ -49,11 +52,17 @@ class Settings:
                 values["timeout"] = float(env["DRIFT_MONITOR_TIMEOUT"])
             except ValueError:
                 raise ConfigurationError(f"DRIFT_MONITOR_TIMEOUT must be seconds, got {env['DRIFT_MONITOR_TIMEOUT']!r}") from None
+        if env.get("DRIFT_MONITOR_HEARTBEAT"):
+            try:
+                values["heartbeat"] = float(env["DRIFT_MONITOR_HEARTBEAT"])
+            except ValueError:
+                raise ConfigurationError(f"DRIFT_MONITOR_HEARTBEAT must be seconds, got {env['DRIFT_MONITOR_HEARTBEAT']!r}") from None
         if env.get("DRIFT_MONITOR_STATE_DIR"):
             values["state_dir"] = Path(env["DRIFT_MONITOR_STATE_DIR"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["state_dir"] = Path(values["state_dir"]) if "state_dir" in values else _default_spool()
         values["timeout"] = float(values.get("timeout", cls.timeout))  # type: ignore[arg-type]
+        values["heartbeat"] = float(values.get("heartbeat", cls.heartbeat))  # type: ignore[arg-type]
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
         return settings
@@ -65,3 +74,5 @@ class Settings:
             raise ConfigurationError("DRIFT_MONITOR_MYTOKEN needs MYTOKEN_SERVER, e.g. https://mytoken.data.kit.edu")
         if self.timeout <= 0:
             raise ConfigurationError("DRIFT_MONITOR_TIMEOUT must be positive")
+        if self.heartbeat < 0 or 0 < self.heartbeat < 1 / 3 or self.heartbeat > 28800:
+            raise ConfigurationError("DRIFT_MONITOR_HEARTBEAT must be 0 (no lease) or 1/3 to 28800 seconds (the lease, 3 beats, is 1 s to 24 h)")

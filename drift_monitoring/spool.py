@@ -43,7 +43,8 @@ class Spool:
         tmp = self.directory / f".{name}.tmp"
         final = self.directory / f"{name}.json"
         try:
-            with tmp.open("w") as out:
+            # 0600 from the first byte (the results may be private); O_EXCL: never someone else's file.
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), "w") as out:
                 json.dump(record, out)
                 out.flush()
                 if durable:
@@ -59,9 +60,11 @@ class Spool:
 
     def pending(self) -> int:
         """Runs not delivered yet, including those a sender is sending right now."""
-        if not self.directory.exists():
+        try:
+            names = os.listdir(self.directory)  # one listing: two would miss a record released in between
+        except FileNotFoundError:
             return 0
-        return len(list(self.directory.glob("*.json"))) + len(list(self.directory.glob("*.json.claimed-*")))
+        return sum(1 for name in names if (name.endswith(".json") and not name.startswith(".")) or _CLAIMED.match(name))
 
     @contextmanager
     def claim(self) -> Iterator[Iterator[tuple[Path, dict[str, Any]]]]:

@@ -18,6 +18,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from drift_monitoring.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
     drift_pb2,
     drift_pb2_grpc,
     experiment_pb2,
@@ -27,16 +29,20 @@ from drift_monitoring.v1 import (
     user_pb2,
     user_pb2_grpc,
 )
-from server import metrics
+from server import metrics, ordinals
 from server.db import Database
 from server.decoding import RefuseUndecodable
 from server.events import EventLog
+from server.leases import LeaseSweeper
+from server.models import Drift, LeaseClaim
 from server.services.common import Deps
 from server.services.drifts import DriftService
+from server.services.audit_events import AuditService
 from server.services.experiments import ExperimentService
 from server.services.imports import ImportService
 from server.services.users import UserService
 from server.settings import Settings
+from server.sweeper import Sweeper
 from server.userinfo import UserInfo
 
 log = logging.getLogger("server")
@@ -46,6 +52,7 @@ SERVICE_NAMES = (
     drift_pb2.DESCRIPTOR.services_by_name["DriftService"].full_name,
     user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
     imports_pb2.DESCRIPTOR.services_by_name["ImportService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
 )
 DRAIN_SECONDS = 1.0
 # Keep idle streams alive through proxies and detect dead peers.
@@ -89,6 +96,8 @@ class App:
     deps: Deps
     health: health.aio.HealthServicer
     drain: Drain
+    sweeper: Sweeper | None = None
+    lease_sweeper: LeaseSweeper | None = None
     stop_metrics: Callable[[], None] | None = None
 
     async def stop(self) -> None:
@@ -99,6 +108,10 @@ class App:
         # Calls already running get a moment to finish before grpc's stop cancels what is left.
         await asyncio.sleep(min(DRAIN_SECONDS, self.deps.settings.grace_seconds))
         await self.server.stop(self.deps.settings.grace_seconds)
+        if self.sweeper is not None:
+            await self.sweeper.stop()
+        if self.lease_sweeper is not None:
+            await self.lease_sweeper.stop()
         await self.deps.events.stop()
         await self.deps.userinfo.close()
         await asyncio.to_thread(self.deps.db.close)
@@ -110,6 +123,7 @@ async def create_server(settings: Settings) -> App:
     """Connect to the database and start serving on settings.listen (port 0 picks a free port)."""
     db = Database(settings.mongodb_uri, settings.db_threads, settings.ferretdb_postgresql_url)
     await asyncio.to_thread(db.connect)
+    await db.run(ordinals.backfill, Drift._get_collection())
     events = EventLog(db, settings.event_poll_seconds, settings.watch_queue_size, settings.event_retention)
     await events.start()
     userinfo = UserInfo(settings.trusted_issuers, settings.ca_bundle)
@@ -122,6 +136,7 @@ async def create_server(settings: Settings) -> App:
     drift_pb2_grpc.add_DriftServiceServicer_to_server(DriftService(deps), server)
     user_pb2_grpc.add_UserServiceServicer_to_server(UserService(deps), server)
     imports_pb2_grpc.add_ImportServiceServicer_to_server(ImportService(deps), server)
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditService(deps), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -129,8 +144,12 @@ async def create_server(settings: Settings) -> App:
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    sweeper = Sweeper(db, settings.sweep_seconds, settings.audit_retention_days)
+    sweeper.start()
     stop_metrics = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
-    return App(server, port, deps, health_servicer, drain, stop_metrics)
+    lease_sweeper = LeaseSweeper(db, events, Drift._get_collection, LeaseClaim._get_collection, settings.lease_sweep_seconds)
+    lease_sweeper.start()
+    return App(server, port, deps, health_servicer, drain, sweeper, lease_sweeper, stop_metrics)
 
 
 async def serve(settings: Settings) -> None:

@@ -17,6 +17,7 @@ STATUS_NAMES = {
     drift_pb2.DRIFT_STATUS_RUNNING: "RUNNING",
     drift_pb2.DRIFT_STATUS_COMPLETED: "COMPLETED",
     drift_pb2.DRIFT_STATUS_FAILED: "FAILED",
+    drift_pb2.DRIFT_STATUS_LOST: "LOST",
 }
 STATUS_NUMBERS = {name: number for number, name in STATUS_NAMES.items()}
 LEVEL_NAMES = {
@@ -107,11 +108,14 @@ def drift_to_proto(doc: Mapping[str, Any]) -> drift_pb2.Drift:
         tags=doc.get("tags") or [],
         error_message=doc.get("error_message", ""),
         creator=doc.get("creator", ""),
+        status_reason=doc.get("status_reason", ""),
     )
+    if doc.get("lease_duration_ms"):
+        message.lease_duration.FromMilliseconds(doc["lease_duration_ms"])
     for name in RESULT_FIELDS:
         if doc.get(name) is not None:
             _result_to_proto(getattr(message, name), doc[name])
-    for name in ("create_time", "start_time", "end_time", "update_time"):
+    for name in ("create_time", "start_time", "end_time", "update_time", "lease_expire_time"):
         _set_time(getattr(message, name), doc.get(name))
     return message
 

@@ -42,6 +42,11 @@ def invalid(field: str, problem: str) -> ApiError:
     return ApiError(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", f"{field}: {problem}", field)
 
 
+def out_of_range(field: str, problem: str) -> ApiError:
+    """OUT_OF_RANGE: the request was fine once but the data it points into is gone; resync, do not fix it."""
+    return ApiError(grpc.StatusCode.OUT_OF_RANGE, f"{field.upper()}_EXPIRED", f"{field}: {problem}")
+
+
 def not_found(what: str) -> ApiError:
     return ApiError(grpc.StatusCode.NOT_FOUND, f"{what.upper()}_NOT_FOUND", f"{what} not found")
 

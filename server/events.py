@@ -11,8 +11,14 @@ events of other processes (a gap in the seqs) are read from the database by a ta
 anyone watches, backing off when a read is slow (FerretDB scans the whole log for every query). A
 watcher whose queue overflows is not waited for: it is flagged and catches up from the database.
 
-Retention: events older than the newest `retention` are deleted now and then; the highest pruned seq is
-recorded, so resuming from before it is refused instead of silently skipping events.
+Retention: events older than the newest `retention` are deleted now and then, a whole block at a time; the
+highest pruned seq is recorded, so resuming from before it is refused instead of silently skipping events.
+
+Blocks: every event carries `block` = seq // BLOCK, and every read names its blocks by equality (the
+tail, a watcher's catch-up with its experiment, pruning), so a read costs the blocks it touches, not the
+log: FerretDB v1 pushes such equalities down to its GIN indexes and never a range or a sort. The head is
+kept in the `event_log_meta` document `head` ($max after each append) and made exact by reading the
+blocks from there on, never by sorting the log.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from server import metrics
@@ -39,7 +45,10 @@ from server.models import Event
 log = logging.getLogger(__name__)
 
 CREATED, UPDATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT = "CREATED", "UPDATED", "DELETED", "EXPERIMENT_DELETED", "HEARTBEAT"
+# Who may read the experiment changed (public flag, grants): open streams re-check their caller (never sent).
+EXPERIMENT_ACCESS = "EXPERIMENT_ACCESS"
 READ_BATCH = 500
+BLOCK = 100  # events per block (see the module docstring)
 LOCK_STRIPES = 64
 PRUNE_EVERY = 1000  # appends between retention passes
 MAX_PENDING = 10_000  # out-of-order local events held back while a gap is being read
@@ -47,6 +56,10 @@ MAX_PENDING = 10_000  # out-of-order local events held back while a gap is being
 
 class PositionError(Exception):
     """A resume position the log cannot continue from."""
+
+
+class PositionPruned(PositionError):
+    """A resume position older than the retained log: the client must resync (OUT_OF_RANGE), not retry."""
 
 
 class ShuttingDown(Exception):
@@ -113,6 +126,7 @@ class EventLog:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        await self._db.run(self.backfill)
         self._position = self._last_seq = await self._db.run(self.head)
         # Scrapes run on another thread: list() copies the dict's values in one step under the GIL.
         metrics.watch_event_log(lambda: sum(map(len, list(self._subscribers.values()))), lambda: self._position)
@@ -143,12 +157,14 @@ class EventLog:
     def append_many(self, experiment: ObjectId, type_: str, drifts: list[Mapping[str, Any]]) -> int:
         """Append one event per drift with consecutive seqs; returns the last seq."""
         moment = now()
-        pending = [{"experiment": experiment, "type": type_, "drift": dict(d), "time": moment} for d in drifts]
+        # drift_id at the top level: an equality FerretDB pushes down and an index serves (a retried
+        # create asks whether its CREATED event exists; "drift._id" would scan the log).
+        pending = [{"experiment": experiment, "type": type_, "drift_id": d.get("_id"), "drift": dict(d), "time": moment} for d in drifts]
         stored: list[dict[str, Any]] = []
         with self._seq_lock:
             seq = self._last_seq
             while pending:
-                docs = [{**doc, "seq": seq + 1 + i} for i, doc in enumerate(pending)]
+                docs = [{**doc, "seq": seq + 1 + i, "block": (seq + 1 + i) // BLOCK} for i, doc in enumerate(pending)]
                 try:
                     self._collection().insert_many(docs, ordered=True)
                     stored += docs
@@ -162,6 +178,7 @@ class EventLog:
                     pending = pending[landed:]
                     seq = self.head()
             self._last_seq = seq
+            self._meta().update_one({"_id": "head"}, {"$max": {"seq": seq}}, upsert=True)
             self._appended += len(stored)
             prune = self._appended >= PRUNE_EVERY
             if prune:
@@ -174,12 +191,14 @@ class EventLog:
         return seq
 
     def prune(self, head: int) -> None:
-        """Delete events older than the newest `retention`, recording the highest seq deleted first."""
-        upto = head - self._retention
-        if upto <= 0:
+        """Delete the whole blocks older than the newest `retention`, recording the highest seq deleted first."""
+        upto = (head - self._retention + 1) // BLOCK * BLOCK - 1  # the last seq of the last whole block to go
+        done = self.pruned()
+        if upto <= done:
             return
         self._meta().update_one({"_id": "pruned"}, {"$max": {"seq": upto}}, upsert=True)
-        self._collection().delete_many({"seq": {"$lte": upto}})
+        for block in range((done + 1) // BLOCK, (upto + 1) // BLOCK):
+            self._collection().delete_many({"block": block})
 
     def pruned(self) -> int:
         doc = self._meta().find_one({"_id": "pruned"})
@@ -188,16 +207,43 @@ class EventLog:
     def _meta(self) -> Any:
         return self._collection().database["event_log_meta"]
 
-    def head(self) -> int:
-        last = self._collection().find_one({}, {"seq": 1}, sort=[("seq", DESCENDING)])
-        return int(last["seq"]) if last else 0
+    def backfill(self) -> None:
+        """Once per database: blocks for events stored before they existed, and the head document."""
+        if self._meta().find_one({"_id": "blocks"}) is not None:
+            return
+        head = 0
+        if self._collection().estimated_document_count():
+            for doc in self._collection().find({"block": {"$exists": False}}, {"seq": 1}):
+                self._collection().update_one({"_id": doc["_id"]}, {"$set": {"block": doc["seq"] // BLOCK}})
+                head = max(head, doc["seq"])
+        self._meta().update_one({"_id": "head"}, {"$max": {"seq": head}}, upsert=True)
+        self._meta().update_one({"_id": "blocks"}, {"$set": {"done": True}}, upsert=True)
 
-    def _read_after(self, seq: int, experiment: ObjectId | None, limit: int) -> list[LogEvent]:
-        query: dict[str, Any] = {"seq": {"$gt": seq}}
-        if experiment is not None:
-            query["experiment"] = experiment
-        cursor = self._collection().find(query).sort("seq", ASCENDING).limit(limit)
-        return [LogEvent.from_doc(doc) for doc in cursor]
+    def head(self) -> int:
+        """The highest stored seq: the head document, then the blocks from there on (it may lag a crash)."""
+        doc = self._meta().find_one({"_id": "head"})
+        head = int(doc["seq"]) if doc else 0
+        while True:
+            seqs = [d["seq"] for d in self._collection().find({"block": (head + 1) // BLOCK}, {"seq": 1}) if d["seq"] > head]
+            if not seqs:
+                return head
+            head = max(seqs)
+
+    def _read_after(self, seq: int, experiment: ObjectId | None, limit: int, upto: int | None = None) -> list[LogEvent]:
+        """Events after seq (of one experiment, or all), in order, at most limit, block by block: all events
+        stop at the first block that is not full (the log has no gaps); one experiment's at `upto`'s block."""
+        found: list[LogEvent] = []
+        block = (seq + 1) // BLOCK
+        while len(found) < limit and (upto is None or block <= upto // BLOCK):
+            query: dict[str, Any] = {"block": block, "seq": {"$gt": seq}}
+            if experiment is not None:
+                query["experiment"] = experiment
+            docs = list(self._collection().find(query).sort("seq", ASCENDING).limit(limit - len(found)))
+            found += [LogEvent.from_doc(doc) for doc in docs]
+            if experiment is None and (not docs or docs[-1]["seq"] < (block + 1) * BLOCK - 1):
+                break
+            block += 1
+        return found
 
     # -- fan-out ----------------------------------------------------------------------------------
 
@@ -267,16 +313,16 @@ class EventLog:
             if after is None:
                 after = known
             elif after > known and after > await self._db.run(self.head):
-                raise PositionError("resume_token is ahead of the event log; start again without it")
+                raise PositionError("is ahead of the event log; start again without it")
             elif after < known and after < await self._db.run(self.pruned):
-                raise PositionError("resume_token is older than the event log keeps; list the drifts again and watch from now")
+                raise PositionPruned("is older than the event log keeps; list the drifts again and watch from now")
             last = after
             while True:
                 subscription.rearm()
                 while last < self._position:  # catch up from the database; the queue has what comes after
                     if subscription.closed:
                         raise ShuttingDown
-                    batch = await self._db.run(self._read_after, last, experiment, READ_BATCH)
+                    batch = await self._db.run(self._read_after, last, experiment, READ_BATCH, self._position)
                     for event in batch:
                         yield event
                         last = event.seq

@@ -31,7 +31,7 @@ METADATA_TABLE = "_ferretdb_database_metadata"
 # Equality keys the server's hot queries send as plain top-level keys, per collection (`_id` everywhere).
 PUSHDOWN_FIELDS: dict[str, tuple[str, ...]] = {
     "drifts": ("experiment", "bucket", "status", "model", "creator"),
-    "events": ("block", "experiment"),
+    "events": ("block", "experiment", "drift_id"),
     "experiments": ("name",),
 }
 

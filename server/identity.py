@@ -83,8 +83,21 @@ def caller_from_metadata(metadata: Iterable[tuple[str, str | bytes]], settings: 
 
 
 def with_entitlements(caller: Caller, entitlements: list[str], settings: Settings) -> Caller:
-    held = frozenset(entitlements)
-    return replace(caller, entitlements=held, admin=not held.isdisjoint(settings.admin_entitlements))
+    held = asserted(caller.issuer, entitlements, settings)
+    return replace(caller, entitlements=held, admin=is_admin(held, settings))
+
+
+def asserted(issuer: str, entitlements: Iterable[str], settings: Settings) -> frozenset[str]:
+    """The entitlements this issuer may assert (DRIFT_MONITOR_ENTITLEMENT_ISSUERS); with several trusted
+    issuers one must not hand out another's groups, or admin. Unconfigured: all of them (one issuer)."""
+    if not settings.entitlement_issuers:
+        return frozenset(entitlements)
+    patterns = settings.entitlement_issuers.get(issuer, ())
+    return frozenset(e for e in entitlements if any(e.startswith(p[:-1]) if p.endswith("*") else e == p for p in patterns))
+
+
+def is_admin(entitlements: Iterable[str], settings: Settings) -> bool:
+    return not settings.admin_entitlements.isdisjoint(entitlements)
 
 
 def entitlements_from(claims: dict[str, Any], settings: Settings) -> list[str]:

@@ -19,6 +19,31 @@ from server.errors import invalid
 from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
 
 MAX_PAGE_SIZE = 1000
+# A walk fetches a page its own way (ordinals.page): (collection, query, after, want) -> documents.
+Walk = Callable[[Collection[Any], dict[str, Any], "tuple[Any, Any] | None", int], list[Mapping[str, Any]]]
+
+
+def conjoin(*conditions: Mapping[str, Any]) -> dict[str, Any]:
+    """The conjunction of conditions, every plain field condition a top-level key (FerretDB v1 pushes down
+    only top-level equalities; nested under `$and` they scan); the rest, and repeated fields, under `$and`."""
+    top: dict[str, Any] = {}
+    rest: list[dict[str, Any]] = []
+
+    def add(condition: Mapping[str, Any]) -> None:
+        for key, value in condition.items():
+            if key == "$and":
+                for part in value:
+                    add(part)
+            elif key.startswith("$") or key in top:
+                rest.append({key: value})
+            else:
+                top[key] = value
+
+    for condition in conditions:
+        add(condition)
+    if rest:
+        top["$and"] = rest
+    return top
 
 
 @dataclass(frozen=True)
@@ -59,15 +84,18 @@ class PageRequest:
     binding: str
     after: tuple[Any, Any] | None
     to_id: Callable[[str], Any]
+    walk: Walk | None = None
 
     def fetch(self) -> tuple[list[Mapping[str, Any]], str]:
-        query = self.query
-        if self.after is not None:
-            value, last_id = self.after
-            beyond = "$lt" if self.ordering.descending else "$gt"
-            cursor = {"$or": [{self.ordering.field: {beyond: value}}, {self.ordering.field: value, "_id": {beyond: last_id}}]}
-            query = {"$and": [query, cursor]} if query else cursor
-        docs = list(self.collection.find(query).sort(self.ordering.sort).limit(self.size + 1))
+        if self.walk is not None:
+            docs = self.walk(self.collection, self.query, self.after, self.size + 1)
+        else:
+            cursor: dict[str, Any] = {}
+            if self.after is not None:
+                value, last_id = self.after
+                beyond = "$lt" if self.ordering.descending else "$gt"
+                cursor = {"$or": [{self.ordering.field: {beyond: value}}, {self.ordering.field: value, "_id": {beyond: last_id}}]}
+            docs = list(self.collection.find(conjoin(self.query, cursor)).sort(self.ordering.sort).limit(self.size + 1))
         if len(docs) <= self.size:
             return docs, ""
         docs = docs[: self.size]
@@ -89,6 +117,7 @@ def page_request(
     scope: str,
     filter_text: str,
     to_id: Callable[[str], Any],
+    walk: Walk | None = None,
 ) -> PageRequest:
     binding = hashlib.sha256(f"{scope}\0{filter_text}\0{ordering}".encode()).hexdigest()[:24]
     after = None
@@ -100,7 +129,7 @@ def page_request(
             raise invalid("page_token", str(exc)) from None
         except (KeyError, ValueError, TypeError):
             raise invalid("page_token", "is malformed; start again without a page_token") from None
-    return PageRequest(collection, query, ordering, size, secret, binding, after, to_id)
+    return PageRequest(collection, query, ordering, size, secret, binding, after, to_id, walk)
 
 
 @dataclass(frozen=True)
@@ -112,17 +141,21 @@ class ListSpec:
     default_order: Ordering
     default_size: int
     to_id: Callable[[str], Any]
+    # How the default order is fetched when it is not one find (drifts: ordinals.page, by bucket).
+    default_walk: Walk | None = None
 
     def page(self, request: Any, query: dict[str, Any], *, secret: bytes, scope: str) -> PageRequest:
         """A validated page of a List request (fields page_size, page_token, filter, order_by)."""
+        ordering = parse_order_by(request.order_by, self.order_fields, self.default_order)
         return page_request(
             self.collection(),
             query,
-            ordering=parse_order_by(request.order_by, self.order_fields, self.default_order),
+            ordering=ordering,
             size=page_size(request.page_size, self.default_size),
             token=request.page_token,
             secret=secret,
             scope=scope,
             filter_text=request.filter,
             to_id=self.to_id,
+            walk=self.default_walk if ordering == self.default_order and not request.order_by.strip() else None,
         )

@@ -10,7 +10,9 @@ What is measured, and where:
   write to its hand-over to watchers (EventLog);
 - drift runs per experiment: runs created, and runs reaching COMPLETED/FAILED by whether drift was
   detected (events written by the drift service), for the Grafana drift dashboard. An edit to a run that
-  has already finished counts it again; such edits are rare next to runs.
+  has already finished counts it again; such edits are rare next to runs;
+- lost runs per experiment: runs the lease sweeper moved to LOST, counted by the one process that did
+  (kept apart from runs_finished, so a lost run that completes later does not skew the drift rate).
 
 Counting is always on (a few microseconds a call); only the HTTP endpoint depends on the setting.
 """
@@ -56,6 +58,7 @@ RUNS_CREATED = Counter("drift_monitor_runs_created", "Drift runs created, by exp
 RUNS_FINISHED = Counter(
     "drift_monitor_runs_finished", "Drift runs written as COMPLETED or FAILED, by experiment id and drift detected", ["experiment", "status", "drift"]
 )
+RUNS_LOST = Counter("drift_monitor_runs_lost", "Drift runs this process moved to LOST (lease expired), by experiment id", ["experiment"])
 
 
 def serve(listen: str) -> Callable[[], None]:
@@ -202,6 +205,10 @@ def delivered(times: Iterable[datetime | None]) -> None:
     for written in times:
         if written is not None:
             EVENT_LAG.observe(max(0.0, (moment - written).total_seconds()))
+
+
+def run_lost(experiment: object) -> None:
+    RUNS_LOST.labels(str(experiment)).inc()
 
 
 def _detected(doc: Mapping[str, Any]) -> bool:

@@ -28,7 +28,7 @@ USER_ORDER_FIELDS = ("create_time", "name", "email")
 class User(Document):
     meta = {
         "collection": "users",
-        "indexes": [*USER_ORDER_FIELDS],
+        "indexes": [{"fields": [field, "_id"]} for field in USER_ORDER_FIELDS],
         "auto_create_index": False,
     }
     id = StringField(primary_key=True)  # identity.user_id_for(issuer, subject)
@@ -55,8 +55,8 @@ class Experiment(Document):
             "public",
             "owner",
             "grants.entity",
-            "create_time",
-            "update_time",
+            # Every order a list asks for, walked in order (the keyset cursor ends on _id).
+            *({"fields": [field, "_id"]} for field in EXPERIMENT_ORDER_FIELDS),
         ],
         "auto_create_index": False,
     }
@@ -77,13 +77,17 @@ class Drift(Document):
             # Idempotency: a request_id is stored with every drift (server-made when the client sent none).
             {"fields": ["experiment", "request_id"], "unique": True},
             *({"fields": ["experiment", field, "_id"]} for field in DRIFT_ORDER_FIELDS),
+            # The default order, creation order, one bucket at a time (ordinals.py).
+            {"fields": ["experiment", "bucket", "ordinal", "_id"]},
+            # The lease sweeper's query (server/leases.py): RUNNING drifts whose lease expired.
+            {"fields": ["status", "lease_expire_time"]},
         ],
         "auto_create_index": False,
     }
     experiment = ObjectIdField(required=True)
     request_id = StringField(required=True)
     model = StringField(required=True)
-    status = StringField(required=True)  # RUNNING | COMPLETED | FAILED
+    status = StringField(required=True)  # RUNNING | COMPLETED | FAILED | LOST (server/leases.py)
     tags = ListField(StringField())
     # {"detected": bool, "parameters": {...}, "features": [{...}]}; plain dicts so filters reach any path.
     concept_drift = DictField(null=True)
@@ -95,6 +99,11 @@ class Drift(Document):
     start_time = DateTimeField(required=True)
     end_time = DateTimeField(null=True)
     update_time = DateTimeField(required=True)
+    ordinal = IntField()  # creation order within the experiment (ordinals.py)
+    bucket = IntField()  # ordinal // ordinals.BUCKET
+    lease_duration_ms = IntField(null=True)  # absent: the run has no lease and is never LOST
+    lease_expire_time = DateTimeField(null=True)  # set only while RUNNING with a lease
+    status_reason = StringField(default="")  # why the server set the status (LOST)
 
 
 class Event(Document):
@@ -102,12 +111,22 @@ class Event(Document):
 
     meta = {
         "collection": "events",
-        "indexes": [{"fields": ["seq"], "unique": True}, {"fields": ["experiment", "seq"]}],
+        # drift_id: a retried create's "was my CREATED event appended?" (drifts._replayed)
+        "indexes": [
+            {"fields": ["seq"], "unique": True},
+            {"fields": ["experiment", "seq"]},
+            {"fields": ["drift_id"]},
+            # Reads name their blocks by equality (events.py): the tail, a watcher's catch-up, pruning.
+            {"fields": ["block", "seq"]},
+            {"fields": ["experiment", "block", "seq"]},
+        ],
         "auto_create_index": False,
     }
     seq = IntField(required=True)
+    block = IntField()  # seq // events.BLOCK
     experiment = ObjectIdField(required=True)
     type = StringField(required=True)  # CREATED | UPDATED | DELETED | EXPERIMENT_DELETED
+    drift_id = ObjectIdField(null=True)  # the drift's _id (None for EXPERIMENT_DELETED)
     drift = DictField()  # snapshot of the drift document right after the change
     time = DateTimeField(required=True)
 
@@ -129,9 +148,19 @@ class AuditEvent(Document):
     target = StringField(default="")  # what inside the experiment, e.g. a drift id
     before = DictField(null=True)
     after = DictField(null=True)
+    admin_override = BooleanField(default=False)
 
 
-ALL_DOCUMENTS = (User, Experiment, Drift, Event, AuditEvent)
+class LeaseClaim(Document):
+    """Who moves a drift to LOST: the one process whose insert of `<drift id>@<lease expiry>` succeeded
+    (server/leases.py); the unique _id is the whole protocol, so no other index."""
+
+    meta = {"collection": "lease_claims", "auto_create_index": False}
+    id = StringField(primary_key=True)
+    time = DateTimeField(required=True)
+
+
+ALL_DOCUMENTS = (User, Experiment, Drift, Event, AuditEvent, LeaseClaim)
 
 
 def ensure_indexes() -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 
@@ -20,6 +21,9 @@ class Settings:
     # Shared with Envoy: only requests carrying it are trusted to hold verified identity headers.
     proxy_secret: str
     admin_entitlements: frozenset[str] = frozenset()
+    # Which issuer may assert which entitlements: issuer URL -> patterns ("urn:x:*" a prefix, else exact).
+    # Empty: every issuer Envoy trusts may assert any (one issuer). Others' entitlements are ignored.
+    entitlement_issuers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Dotted path of the entitlements claim in the verified token (EGI Check-in, Keycloak, ...).
     entitlements_claim: str = "eduperson_entitlement"
     # Issuers whose UserInfo endpoint may be asked for entitlements missing from a token.
@@ -32,15 +36,24 @@ class Settings:
     watch_queue_size: int = 1024
     # Events kept for resuming watches; older ones are deleted (a resume from before them is refused).
     event_retention: int = 100_000
+    # Open watch streams re-read their experiment's permissions at least this often (changes made through
+    # the API reach them at once through the event log; this catches any other).
+    watch_recheck_seconds: float = 60.0
     grace_seconds: float = 10.0
     # Open WatchDrifts streams one user (or one anonymous address) may hold on this process.
     max_watches_per_user: int = 32
     # Signs page and resume tokens; defaults to a key derived from the proxy secret.
     token_secret: bytes = b""
+    # How often this process looks for RUNNING drifts whose lease expired (each process does; one wins).
+    lease_sweep_seconds: float = 10.0
     # host:port of the Prometheus /metrics endpoint; empty = not served.
     metrics_listen: str = ""
     # FerretDB's PostgreSQL, where server/ferretdb_indexes.py makes the GIN indexes FerretDB cannot; empty = none.
     ferretdb_postgresql_url: str = ""
+    # Audit entries older than this many days are deleted; 0 keeps them forever (independent of drift retention).
+    audit_retention_days: int = 0
+    # How often each process sweeps (expired audit entries, runs past their experiment's retention).
+    sweep_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.token_secret:
@@ -61,6 +74,7 @@ class Settings:
                 e.strip() for e in env.get("DRIFT_MONITOR_ADMIN_ENTITLEMENTS", "").split(",") if e.strip()
             ),
             entitlements_claim=env.get("DRIFT_MONITOR_ENTITLEMENTS_CLAIM", cls.entitlements_claim),
+            entitlement_issuers=_entitlement_issuers(env.get("DRIFT_MONITOR_ENTITLEMENT_ISSUERS", "")),
             trusted_issuers=frozenset(
                 i.strip() for i in env.get("DRIFT_MONITOR_TRUSTED_ISSUERS", "").split(",") if i.strip()
             ),
@@ -70,12 +84,32 @@ class Settings:
             event_poll_seconds=_number(env, "DRIFT_MONITOR_EVENT_POLL_SECONDS", cls.event_poll_seconds, float, 0.01, 60),
             watch_queue_size=_number(env, "DRIFT_MONITOR_WATCH_QUEUE", cls.watch_queue_size, int, 1, 1_000_000),
             event_retention=_number(env, "DRIFT_MONITOR_EVENT_RETENTION", cls.event_retention, int, 100, 1_000_000_000),
+            watch_recheck_seconds=_number(env, "DRIFT_MONITOR_WATCH_RECHECK_SECONDS", cls.watch_recheck_seconds, float, 0.1, 3600),
             grace_seconds=_number(env, "DRIFT_MONITOR_GRACE_SECONDS", cls.grace_seconds, float, 0, 600),
             max_watches_per_user=_number(env, "DRIFT_MONITOR_MAX_WATCHES_PER_USER", cls.max_watches_per_user, int, 1, 100_000),
             token_secret=env.get("DRIFT_MONITOR_TOKEN_SECRET", "").encode(),
             metrics_listen=env.get("DRIFT_MONITOR_METRICS_LISTEN", ""),
+            lease_sweep_seconds=_number(env, "DRIFT_MONITOR_LEASE_SWEEP_SECONDS", cls.lease_sweep_seconds, float, 0.05, 3600),
             ferretdb_postgresql_url=env.get("DRIFT_MONITOR_FERRETDB_POSTGRESQL_URL", ""),
+            audit_retention_days=_number(env, "DRIFT_MONITOR_AUDIT_RETENTION_DAYS", cls.audit_retention_days, int, 0, 36_500),
+            sweep_seconds=_number(env, "DRIFT_MONITOR_SWEEP_SECONDS", cls.sweep_seconds, float, 0.1, 86_400),
         )
+
+
+def _entitlement_issuers(raw: str) -> dict[str, tuple[str, ...]]:
+    name = "DRIFT_MONITOR_ENTITLEMENT_ISSUERS"
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise SettingsError(f'{name} must be a JSON object such as {{"https://issuer": ["urn:group:*"]}}') from None
+    if not isinstance(value, dict) or not all(
+        isinstance(issuer, str) and issuer and isinstance(patterns, list) and all(isinstance(p, str) and p for p in patterns)
+        for issuer, patterns in value.items()
+    ):
+        raise SettingsError(f"{name} must map each issuer URL to a list of entitlement patterns (non-empty strings)")
+    return {issuer: tuple(patterns) for issuer, patterns in value.items()}
 
 
 T = TypeVar("T", int, float)

@@ -8,9 +8,11 @@ sending the identity headers exactly as Envoy does.
 
 from __future__ import annotations
 
+import os
 import signal
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -19,6 +21,9 @@ import pytest
 
 from scripts import certs
 from stack import Envoy, FerretDB, Issuer, Server
+from stack.service import ROOT
+
+pytest_plugins = ["tests.no_skip_in_ci"]  # a skip under CI is a failure
 
 
 @pytest.fixture(scope="session")
@@ -60,8 +65,20 @@ def issuer(run_dir: Path) -> Iterator[Issuer]:
 
 
 @pytest.fixture(scope="session")
-def server(database_uri: str, issuer: Issuer) -> Iterator[Server]:
-    process = Server(database_uri, DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
+def query_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's servers log every query they send (tests/querylog; checked by test_query_plans)."""
+    return tmp_path_factory.mktemp("queries")
+
+
+def logging_queries(query_log: Path, name: str) -> dict[str, str]:
+    """The environment that makes a server log its queries to query_log/<name>.jsonl."""
+    path = [str(ROOT / "tests" / "querylog"), *filter(None, [os.environ.get("PYTHONPATH", "")])]
+    return {"PYTHONPATH": os.pathsep.join(path), "DM_QUERY_LOG": str(query_log / f"{name}.jsonl")}
+
+
+@pytest.fixture(scope="session")
+def server(database_uri: str, issuer: Issuer, query_log: Path) -> Iterator[Server]:
+    process = Server(database_uri, DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url, **logging_queries(query_log, "server"))
     yield process
     process.stop()
 
@@ -81,14 +98,52 @@ def channel(envoy: Envoy, ca_pem: Path) -> Iterator[grpc.Channel]:
 
 
 @pytest.fixture(scope="session")
-def start_server(database_uri: str) -> Iterator[Callable[..., Server]]:
+def start_server(database_uri: str, query_log: Path) -> Iterator[Callable[..., Server]]:
     """Start extra server processes on the same database; all are stopped at the end."""
     started: list[Server] = []
 
     def start(**env: str) -> Server:
-        started.append(Server(database_uri, **env))
+        started.append(Server(database_uri, **{**logging_queries(query_log, f"extra-{len(started)}"), **env}))
         return started[-1]
 
     yield start
     for process in started:
         process.stop(signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class StaleWatch:
+    """An edge in front of a server that keeps only 100 events, an experiment on it, and a resume token
+    from before what the log still holds: resuming with it must end in OUT_OF_RANGE, in every client."""
+
+    envoy: Envoy
+    experiment_id: str
+    token: str
+
+
+@pytest.fixture(scope="session")
+def stale_watch(mongo_base: str, run_dir: Path, issuer: Issuer, ca_pem: Path) -> Iterator[StaleWatch]:
+    from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
+
+    name = f"dm_stale_{uuid.uuid4().hex[:10]}"
+    server = Server(f"{mongo_base}/{name}", DRIFT_MONITOR_EVENT_RETENTION="100")
+    edge = Envoy(run_dir, "envoy-stale", server, issuer, ca_pem.parent, "--rate-limit", "100000")
+    try:
+        metadata = (("authorization", f"Bearer {issuer.token('manager')}"),)
+        with grpc.secure_channel(f"localhost:{edge.port}", grpc.ssl_channel_credentials(ca_pem.read_bytes())) as channel:
+            user_pb2_grpc.UserServiceStub(channel).RegisterUser(user_pb2.RegisterUserRequest(accept_terms=True), metadata=metadata, timeout=10)
+            experiment = experiment_pb2_grpc.ExperimentServiceStub(channel).CreateExperiment(
+                experiment_pb2.CreateExperimentRequest(experiment=experiment_pb2.Experiment(name=f"stale-{uuid.uuid4().hex[:8]}")),
+                metadata=metadata, timeout=10)
+            drifts = drift_pb2_grpc.DriftServiceStub(channel)
+            stream = drifts.WatchDrifts(drift_pb2.WatchDriftsRequest(experiment_id=experiment.id), metadata=metadata, timeout=60)
+            first = next(stream)  # a heartbeat (1 s): the stream is open; its token is the oldest position
+            for batch in range(2):  # 1000 events: a retention pass runs and keeps the newest 100
+                requests = [drift_pb2.CreateDriftRequest(drift=drift_pb2.Drift(model=f"m{batch}-{i}")) for i in range(500)]
+                drifts.BatchCreateDrifts(drift_pb2.BatchCreateDriftsRequest(experiment_id=experiment.id, requests=requests), metadata=metadata, timeout=60)
+            stream.cancel()
+        yield StaleWatch(edge, experiment.id, first.resume_token)
+    finally:
+        edge.stop()
+        server.stop()
+        pymongo.MongoClient(mongo_base).drop_database(name)

@@ -130,7 +130,7 @@ class Backend:
         page = self._list(self.client.drifts.ListDrifts, request)
         drifts = list(page.drifts)  # type: ignore[attr-defined]
         last = max((fmt.when(d) for d in drifts), default=None)
-        finished = [d for d in drifts if d.status != drift_pb2.DRIFT_STATUS_RUNNING]
+        finished = [d for d in drifts if d.status in fmt.FINISHED]
         share = sum(fmt.detected(d) for d in finished) / len(finished) if finished else None
         return Summary(len(drifts), bool(page.next_page_token), fmt.stamp(last)[:16], share)  # to the minute  # type: ignore[attr-defined]
 

@@ -14,6 +14,10 @@ from drift_monitoring.v1 import drift_pb2, experiment_pb2
 RESULTS = ("concept_drift", "data_drift", "result")
 
 
+# Runs with a final verdict: not RUNNING, and not LOST (the job may still complete it).
+FINISHED = frozenset({drift_pb2.DRIFT_STATUS_COMPLETED, drift_pb2.DRIFT_STATUS_FAILED})
+
+
 def status(drift: drift_pb2.Drift) -> str:
     return drift_pb2.DriftStatus.Name(drift.status).removeprefix("DRIFT_STATUS_")
 

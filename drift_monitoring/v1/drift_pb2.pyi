@@ -168,6 +168,24 @@ class UpdateDriftRequest(_message.Message):
     update_mask: _field_mask_pb2.FieldMask
     def __init__(self, drift: _Optional[_Union[Drift, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
+class RenewDriftLeaseRequest(_message.Message):
+    __slots__ = ("experiment_id", "drift_id", "lease_duration")
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    DRIFT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_DURATION_FIELD_NUMBER: _ClassVar[int]
+    experiment_id: str
+    drift_id: str
+    lease_duration: _duration_pb2.Duration
+    def __init__(self, experiment_id: _Optional[str] = ..., drift_id: _Optional[str] = ..., lease_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class RenewDriftLeaseResponse(_message.Message):
+    __slots__ = ("status", "lease_expire_time")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LEASE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    status: DriftStatus
+    lease_expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, status: _Optional[_Union[DriftStatus, str]] = ..., lease_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class DeleteDriftRequest(_message.Message):
     __slots__ = ("experiment_id", "drift_id")
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]

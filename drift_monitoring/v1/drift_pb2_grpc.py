@@ -65,6 +65,11 @@ class DriftServiceStub:
                 request_serializer=drift__monitoring_dot_v1_dot_drift__pb2.UpdateDriftRequest.SerializeToString,
                 response_deserializer=drift__monitoring_dot_v1_dot_drift__pb2.Drift.FromString,
                 _registered_method=True)
+        self.RenewDriftLease = channel.unary_unary(
+                '/drift_monitoring.v1.DriftService/RenewDriftLease',
+                request_serializer=drift__monitoring_dot_v1_dot_drift__pb2.RenewDriftLeaseRequest.SerializeToString,
+                response_deserializer=drift__monitoring_dot_v1_dot_drift__pb2.RenewDriftLeaseResponse.FromString,
+                _registered_method=True)
         self.DeleteDrift = channel.unary_unary(
                 '/drift_monitoring.v1.DriftService/DeleteDrift',
                 request_serializer=drift__monitoring_dot_v1_dot_drift__pb2.DeleteDriftRequest.SerializeToString,
@@ -120,9 +125,21 @@ class DriftServiceServicer:
         """Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
         Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
         Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
-        COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
-        allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
-        setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
+        COMPLETED or FAILED; COMPLETED and FAILED never become RUNNING again (either may be corrected to the
+        other). Setting the current status again is always allowed (replays are harmless). Any other change
+        is FAILED_PRECONDITION naming the current status; setting LOST on a drift that is not LOST is
+        INVALID_ARGUMENT (only the server declares a run lost).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenewDriftLease(self, request, context):
+        """The job's heartbeat: renews the lease of a RUNNING drift for lease_duration (or the drift's own);
+        needs EDIT. Renewing does not append a watch event. A LOST drift becomes RUNNING again (the job was
+        unreachable, not dead; watchers get the change). Returns the status and the new expiry.
+        FAILED_PRECONDITION naming the status when the drift is COMPLETED or FAILED; INVALID_ARGUMENT on
+        lease_duration when neither the request nor the drift has one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -139,7 +156,9 @@ class DriftServiceServicer:
         """Streams changes to the drifts of an experiment, in the order they happened; needs READ.
         Without resume_token the stream starts at the present; with the resume_token of any received
         event it continues right after that event, with no gap and no duplicate. Heartbeats carry the
-        current resume_token. Ends with NOT_FOUND when the experiment is deleted, and with
+        current resume_token. Ends with NOT_FOUND when the experiment is deleted or the caller can no
+        longer read it (a grant removed, made private: re-checked on every process within about a second),
+        with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
         OUT_OF_RANGE when the token is older than the retained event log.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -173,6 +192,11 @@ def add_DriftServiceServicer_to_server(servicer, server):
                     servicer.UpdateDrift,
                     request_deserializer=drift__monitoring_dot_v1_dot_drift__pb2.UpdateDriftRequest.FromString,
                     response_serializer=drift__monitoring_dot_v1_dot_drift__pb2.Drift.SerializeToString,
+            ),
+            'RenewDriftLease': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewDriftLease,
+                    request_deserializer=drift__monitoring_dot_v1_dot_drift__pb2.RenewDriftLeaseRequest.FromString,
+                    response_serializer=drift__monitoring_dot_v1_dot_drift__pb2.RenewDriftLeaseResponse.SerializeToString,
             ),
             'DeleteDrift': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteDrift,
@@ -325,6 +349,33 @@ class DriftService:
             '/drift_monitoring.v1.DriftService/UpdateDrift',
             drift__monitoring_dot_v1_dot_drift__pb2.UpdateDriftRequest.SerializeToString,
             drift__monitoring_dot_v1_dot_drift__pb2.Drift.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewDriftLease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/drift_monitoring.v1.DriftService/RenewDriftLease',
+            drift__monitoring_dot_v1_dot_drift__pb2.RenewDriftLeaseRequest.SerializeToString,
+            drift__monitoring_dot_v1_dot_drift__pb2.RenewDriftLeaseResponse.FromString,
             options,
             channel_credentials,
             insecure,

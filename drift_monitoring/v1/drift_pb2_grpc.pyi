@@ -57,9 +57,17 @@ class DriftServiceStub:
     """Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
     Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
     Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
-    COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
-    allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
-    setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
+    COMPLETED or FAILED; COMPLETED and FAILED never become RUNNING again (either may be corrected to the
+    other). Setting the current status again is always allowed (replays are harmless). Any other change
+    is FAILED_PRECONDITION naming the current status; setting LOST on a drift that is not LOST is
+    INVALID_ARGUMENT (only the server declares a run lost).
+    """
+    RenewDriftLease: _grpc.UnaryUnaryMultiCallable[_drift_pb2.RenewDriftLeaseRequest, _drift_pb2.RenewDriftLeaseResponse]
+    """The job's heartbeat: renews the lease of a RUNNING drift for lease_duration (or the drift's own);
+    needs EDIT. Renewing does not append a watch event. A LOST drift becomes RUNNING again (the job was
+    unreachable, not dead; watchers get the change). Returns the status and the new expiry.
+    FAILED_PRECONDITION naming the status when the drift is COMPLETED or FAILED; INVALID_ARGUMENT on
+    lease_duration when neither the request nor the drift has one.
     """
     DeleteDrift: _grpc.UnaryUnaryMultiCallable[_drift_pb2.DeleteDriftRequest, _empty_pb2.Empty]
     """Deletes one drift; needs EDIT."""
@@ -67,7 +75,9 @@ class DriftServiceStub:
     """Streams changes to the drifts of an experiment, in the order they happened; needs READ.
     Without resume_token the stream starts at the present; with the resume_token of any received
     event it continues right after that event, with no gap and no duplicate. Heartbeats carry the
-    current resume_token. Ends with NOT_FOUND when the experiment is deleted, and with
+    current resume_token. Ends with NOT_FOUND when the experiment is deleted or the caller can no
+    longer read it (a grant removed, made private: re-checked on every process within about a second),
+    with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
     OUT_OF_RANGE when the token is older than the retained event log.
     """
 
@@ -99,9 +109,17 @@ class DriftServiceAsyncStub(DriftServiceStub):
     """Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
     Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
     Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
-    COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
-    allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
-    setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
+    COMPLETED or FAILED; COMPLETED and FAILED never become RUNNING again (either may be corrected to the
+    other). Setting the current status again is always allowed (replays are harmless). Any other change
+    is FAILED_PRECONDITION naming the current status; setting LOST on a drift that is not LOST is
+    INVALID_ARGUMENT (only the server declares a run lost).
+    """
+    RenewDriftLease: _aio.UnaryUnaryMultiCallable[_drift_pb2.RenewDriftLeaseRequest, _drift_pb2.RenewDriftLeaseResponse]  # type: ignore[assignment]
+    """The job's heartbeat: renews the lease of a RUNNING drift for lease_duration (or the drift's own);
+    needs EDIT. Renewing does not append a watch event. A LOST drift becomes RUNNING again (the job was
+    unreachable, not dead; watchers get the change). Returns the status and the new expiry.
+    FAILED_PRECONDITION naming the status when the drift is COMPLETED or FAILED; INVALID_ARGUMENT on
+    lease_duration when neither the request nor the drift has one.
     """
     DeleteDrift: _aio.UnaryUnaryMultiCallable[_drift_pb2.DeleteDriftRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Deletes one drift; needs EDIT."""
@@ -109,7 +127,9 @@ class DriftServiceAsyncStub(DriftServiceStub):
     """Streams changes to the drifts of an experiment, in the order they happened; needs READ.
     Without resume_token the stream starts at the present; with the resume_token of any received
     event it continues right after that event, with no gap and no duplicate. Heartbeats carry the
-    current resume_token. Ends with NOT_FOUND when the experiment is deleted, and with
+    current resume_token. Ends with NOT_FOUND when the experiment is deleted or the caller can no
+    longer read it (a grant removed, made private: re-checked on every process within about a second),
+    with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
     OUT_OF_RANGE when the token is older than the retained event log.
     """
 
@@ -168,9 +188,23 @@ class DriftServiceServicer(metaclass=_abc_1.ABCMeta):
         """Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
         Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
         Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
-        COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
-        allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
-        setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
+        COMPLETED or FAILED; COMPLETED and FAILED never become RUNNING again (either may be corrected to the
+        other). Setting the current status again is always allowed (replays are harmless). Any other change
+        is FAILED_PRECONDITION naming the current status; setting LOST on a drift that is not LOST is
+        INVALID_ARGUMENT (only the server declares a run lost).
+        """
+
+    @_abc_1.abstractmethod
+    def RenewDriftLease(
+        self,
+        request: _drift_pb2.RenewDriftLeaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_drift_pb2.RenewDriftLeaseResponse, _abc.Awaitable[_drift_pb2.RenewDriftLeaseResponse]]:
+        """The job's heartbeat: renews the lease of a RUNNING drift for lease_duration (or the drift's own);
+        needs EDIT. Renewing does not append a watch event. A LOST drift becomes RUNNING again (the job was
+        unreachable, not dead; watchers get the change). Returns the status and the new expiry.
+        FAILED_PRECONDITION naming the status when the drift is COMPLETED or FAILED; INVALID_ARGUMENT on
+        lease_duration when neither the request nor the drift has one.
         """
 
     @_abc_1.abstractmethod
@@ -190,7 +224,9 @@ class DriftServiceServicer(metaclass=_abc_1.ABCMeta):
         """Streams changes to the drifts of an experiment, in the order they happened; needs READ.
         Without resume_token the stream starts at the present; with the resume_token of any received
         event it continues right after that event, with no gap and no duplicate. Heartbeats carry the
-        current resume_token. Ends with NOT_FOUND when the experiment is deleted, and with
+        current resume_token. Ends with NOT_FOUND when the experiment is deleted or the caller can no
+        longer read it (a grant removed, made private: re-checked on every process within about a second),
+        with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
         OUT_OF_RANGE when the token is older than the retained event log.
         """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -14,17 +15,18 @@ from google.protobuf import empty_pb2, struct_pb2, timestamp_pb2
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc
-from server import validation
-from server.convert import RESULT_FIELDS, STATUS_NAMES, drift_to_proto, result_from_proto
+from server import audit, leases, ordinals, validation
+from server.convert import RESULT_FIELDS, STATUS_NAMES, STATUS_NUMBERS, drift_to_proto, result_from_proto
 from server.db import now
-from server.errors import invalid, not_found
-from server.events import CREATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError
+from server.errors import invalid, not_found, out_of_range
+from server.events import CREATED, DELETED, EXPERIMENT_ACCESS, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError, PositionPruned
 from server.filtering import FieldSpec
-from server.listing import ListSpec, Ordering
+from server.listing import ListSpec, Ordering, conjoin
 from server.models import DRIFT_ORDER_FIELDS, Drift, Event
 from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
 from server.permissions import Level, require
 from server.quota import StreamQuota
+from server.stream_access import StreamAccess
 from server.services.common import Deps, compile_user_filter, object_id, streaming, unary
 from server.services.experiments import load as load_experiment
 
@@ -39,8 +41,11 @@ FILTER_FIELDS = {
 }
 FILTER_PREFIXES = {f"{name}.parameters": f"{name}.parameters" for name in RESULT_FIELDS}
 MASK_PATHS = ("model", "status", "tags", *RESULT_FIELDS, "error_message", "start_time", "end_time")
-TERMINAL = {"COMPLETED", "FAILED"}
-LISTING = ListSpec(Drift._get_collection, DRIFT_ORDER_FIELDS, Ordering("create_time", descending=True), 100, ObjectId)
+TERMINAL = leases.TERMINAL
+# Compare-and-set attempts when the status changes between an update's read and its write.
+CAS_ATTEMPTS = 5
+# The default order is creation order, newest first, paged by bucket (ordinals.py); order_by sorts by a field.
+LISTING = ListSpec(Drift._get_collection, DRIFT_ORDER_FIELDS, Ordering("ordinal", descending=True), ordinals.BUCKET, ObjectId, ordinals.page)
 MAX_BATCH = 1000
 EVENT_TYPES = {
     CREATED: drift_pb2.DRIFT_EVENT_TYPE_CREATED,
@@ -89,6 +94,11 @@ def drift_id_for(experiment: ObjectId, request_id: str) -> ObjectId:
     return ObjectId(hashlib.sha256(f"{experiment}\0{request_id}".encode()).digest()[:12])
 
 
+def created_event_query(drift_id: ObjectId) -> dict[str, Any]:
+    """The drift's CREATED event, by the events' drift_id index (top-level keys: FerretDB pushes them down)."""
+    return {"drift_id": drift_id, "type": CREATED}
+
+
 def _find(experiment: ObjectId, drift_id: ObjectId) -> dict[str, Any] | None:
     """The drift by _id, if it belongs to this experiment (checked here, so the query stays on _id)."""
     doc = _collection().find_one({"_id": drift_id})
@@ -114,9 +124,15 @@ def new_drift_doc(prefix: str, drift: drift_pb2.Drift, experiment: ObjectId, cre
     doc = _changes(prefix, drift, paths)
     moment = now()
     doc.setdefault("status", "RUNNING")
+    if doc["status"] == "LOST":
+        raise invalid(f"{prefix}.status", "LOST is set only by the server, when a run's lease expires")
     doc["start_time"] = doc["start_time"] or moment
     if doc["end_time"] is None and doc["status"] in TERMINAL:
         doc["end_time"] = moment
+    if drift.HasField("lease_duration"):
+        duration = leases.lease_ms(f"{prefix}.lease_duration", drift.lease_duration)
+        doc["lease_duration_ms"] = duration
+        doc["lease_expire_time"] = leases.expiry(moment, duration) if doc["status"] == "RUNNING" else None
     request_id = request_id or uuid.uuid4().hex
     doc.update(
         _id=drift_id_for(experiment, request_id), experiment=experiment, creator=creator, request_id=request_id,
@@ -129,6 +145,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.streams = StreamQuota(deps.settings.max_watches_per_user)
+        self._messages = _EventMessages()
 
     async def _experiment(
         self, experiment_id: str, context: grpc.aio.ServicerContext, level: Level, field: str = "experiment_id"
@@ -153,6 +170,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
         return drift_to_proto(await self.deps.db.run(self._insert_one, doc))
 
     def _insert_one(self, doc: dict[str, Any]) -> dict[str, Any]:
+        ordinals.stamp(_collection(), [doc])
         with self.deps.events.drift_lock(doc["_id"]):
             try:
                 _collection().insert_one(doc)
@@ -164,11 +182,10 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     def _replayed(self, drift_id: ObjectId) -> dict[str, Any]:
         """The stored drift of a retried create, its CREATED event appended if the first attempt never
         got to it: a server killed between the two writes (no transactions on FerretDB v1) would leave
-        a drift that no watcher ever hears of. Retries are rare, so the event-log scan is affordable."""
+        a drift that no watcher ever hears of. A spool sync retries every run, so the question is asked of
+        the drift_id index (declared on Event; pushed down on FerretDB), never by scanning the log."""
         stored = _collection().find_one({"_id": drift_id})
-        if stored is not None and Event._get_collection().find_one(
-            {"experiment": stored["experiment"], "type": CREATED, "drift._id": drift_id}, {"_id": 1}
-        ) is None:
+        if stored is not None and Event._get_collection().find_one(created_event_query(drift_id), {"_id": 1}) is None:
             self.deps.events.append(stored["experiment"], CREATED, stored)
         return stored
 
@@ -189,6 +206,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
 
     def _insert_many(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         repeated: set[int] = set()
+        ordinals.stamp(_collection(), docs)
         try:
             _collection().insert_many(docs, ordered=False)
         except BulkWriteError as exc:
@@ -216,7 +234,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     async def ListDrifts(self, request: drift_pb2.ListDriftsRequest, context: grpc.aio.ServicerContext) -> drift_pb2.ListDriftsResponse:
         experiment = await self._experiment(request.experiment_id, context, Level.READ)
         condition = compile_user_filter(request.filter, FILTER_FIELDS, FILTER_PREFIXES)
-        query = {"experiment": experiment, **({"$and": [condition]} if condition else {})}
+        query = conjoin({"experiment": experiment}, condition or {})
         docs, next_token = await self.deps.list_page(LISTING, request, query, scope=f"drifts/{experiment}")
         return drift_pb2.ListDriftsResponse(drifts=[drift_to_proto(doc) for doc in docs], next_page_token=next_token)
 
@@ -240,37 +258,89 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
 
     def _update(self, experiment: ObjectId, drift_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
         with self.deps.events.drift_lock(drift_id):
-            current = _find(experiment, drift_id)
-            if current is None:
-                return None
-            doc = {**current, **changes}  # what $set of top-level fields stores: no read-back needed
-            _check_total_parameters(doc)
-            # update_one, not find_one_and_update: on FerretDB each query by _id scans the collection.
-            if not _collection().update_one({"_id": drift_id}, {"$set": changes}).matched_count:
-                return None
-            self.deps.events.append(experiment, UPDATED, doc)
-        return doc
+            for _ in range(CAS_ATTEMPTS):
+                current = _find(experiment, drift_id)
+                if current is None:
+                    return None
+                update = dict(changes)
+                if "status" in changes:
+                    leases.check_transition(current["status"], changes["status"])
+                    for name, value in leases.status_changes(current, changes["status"], changes["update_time"]).items():
+                        update.setdefault(name, value)  # an end_time the caller gave wins
+                doc = {**current, **update}  # what $set of top-level fields stores: no read-back needed
+                _check_total_parameters(doc)
+                # Conditional on the status read, so a concurrent change (another process, the lease sweeper)
+                # is re-checked against the state machine. update_one, not find_one_and_update: on FerretDB
+                # each query by _id scans the collection.
+                if _collection().update_one({"_id": drift_id, "status": current["status"]}, {"$set": update}).matched_count:
+                    self.deps.events.append(experiment, UPDATED, doc)
+                    return doc
+        raise leases.contended()
+
+    @unary
+    async def RenewDriftLease(self, request: drift_pb2.RenewDriftLeaseRequest, context: grpc.aio.ServicerContext) -> drift_pb2.RenewDriftLeaseResponse:
+        experiment, _ = await self._writable(request.experiment_id, context)
+        drift_id = object_id("drift_id", request.drift_id)
+        duration = leases.lease_ms("lease_duration", request.lease_duration) if request.HasField("lease_duration") else None
+        doc = await self.deps.db.run(self._renew, experiment, drift_id, duration)
+        if doc is None:
+            raise not_found("drift")
+        response = drift_pb2.RenewDriftLeaseResponse(status=STATUS_NUMBERS[doc["status"]])
+        response.lease_expire_time.FromDatetime(doc["lease_expire_time"])
+        return response
+
+    def _renew(self, experiment: ObjectId, drift_id: ObjectId, duration: int | None) -> dict[str, Any] | None:
+        """Extend the lease of a RUNNING drift (no event: only the expiry moves), or bring a LOST one
+        back to RUNNING (an event: the job turned out to be alive)."""
+        with self.deps.events.drift_lock(drift_id):
+            for _ in range(CAS_ATTEMPTS):
+                current = _find(experiment, drift_id)
+                if current is None:
+                    return None
+                status = current["status"]
+                if status in TERMINAL:
+                    raise leases.wrong_status(status, "take a heartbeat; a finished run has no lease")
+                length = duration or current.get("lease_duration_ms")
+                if not length:
+                    raise invalid("lease_duration", "is required: this drift was created without a lease")
+                moment = now()
+                update: dict[str, Any] = {"lease_duration_ms": length, "lease_expire_time": leases.expiry(moment, length)}
+                if status == "LOST":
+                    update.update(status="RUNNING", end_time=None, status_reason="", update_time=moment)
+                if _collection().update_one({"_id": drift_id, "status": status}, {"$set": update}).matched_count:
+                    doc = {**current, **update}
+                    if status == "LOST":
+                        self.deps.events.append(experiment, UPDATED, doc)
+                    return doc
+        raise leases.contended()
 
     @unary
     async def DeleteDrift(self, request: drift_pb2.DeleteDriftRequest, context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
         experiment, _ = await self._writable(request.experiment_id, context)
         drift_id = object_id("drift_id", request.drift_id)
-        if not await self.deps.db.run(self._delete, experiment, drift_id):
+        if (gone := await self.deps.db.run(self._delete, experiment, drift_id)) is None:
             raise not_found("drift")
+        await self.deps.db.run(audit.record_drift_delete, await self.deps.caller(context), experiment, gone)
         return empty_pb2.Empty()
 
-    def _delete(self, experiment: ObjectId, drift_id: ObjectId) -> bool:
+    def _delete(self, experiment: ObjectId, drift_id: ObjectId) -> dict[str, Any] | None:
+        """The drift as it was before it was deleted, or None when there was none."""
         with self.deps.events.drift_lock(drift_id):
-            deleted = _find(experiment, drift_id) is not None and _collection().delete_one({"_id": drift_id}).deleted_count
-            if deleted:
-                self.deps.events.append(experiment, DELETED, {"_id": drift_id, "experiment": experiment})
-        return bool(deleted)
+            found = _find(experiment, drift_id)
+            if found is None or not _collection().delete_one({"_id": drift_id}).deleted_count:
+                return None
+            self.deps.events.append(experiment, DELETED, {"_id": drift_id, "experiment": experiment})
+        return found
 
     # -- watch ----------------------------------------------------------------------------------------
 
     @streaming
     async def WatchDrifts(self, request: drift_pb2.WatchDriftsRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[drift_pb2.WatchDriftsResponse]:
-        experiment = await self._experiment(request.experiment_id, context, Level.READ)
+        caller = await self.deps.caller(context)
+        doc = await self.deps.db.run(load_experiment, object_id("experiment_id", request.experiment_id))
+        require(doc, caller, Level.READ)
+        experiment = doc["_id"]  # type: ignore[index]
+        access = StreamAccess(caller, experiment, self.deps.settings.watch_recheck_seconds)
         secret = self.deps.settings.token_secret
         after = None
         if request.resume_token:
@@ -283,7 +353,13 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
                 async for event in self.deps.events.watch(experiment, after, self.deps.settings.heartbeat_seconds):
                     if event.type == EXPERIMENT_DELETED:
                         raise not_found("experiment")
-                    yield _event_message(event, encode_page_token(secret, {"seq": event.seq}))
+                    access.check_token()  # before anything more is sent
+                    if event.type == EXPERIMENT_ACCESS or access.recheck_due():
+                        access.check(await self.deps.db.run(load_experiment, experiment))
+                    if event.type != EXPERIMENT_ACCESS:
+                        yield self._messages.get(event, secret)
+        except PositionPruned as exc:
+            raise out_of_range("resume_token", str(exc)) from None
         except PositionError as exc:
             raise invalid("resume_token", str(exc)) from None
 
@@ -294,6 +370,26 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
             return caller.user_id
         forwarded = dict((k, v) for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)).get("x-forwarded-for", "")
         return "anonymous:" + forwarded.rsplit(",", 1)[-1].strip()
+
+
+class _EventMessages:
+    """Each event's message made once for all the streams that carry it (a thousand watchers of one
+    experiment must not convert the same drift a thousand times); heartbeats are per stream."""
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self._by_seq: OrderedDict[int, drift_pb2.WatchDriftsResponse] = OrderedDict()
+
+    def get(self, event: LogEvent, secret: bytes) -> drift_pb2.WatchDriftsResponse:
+        if event.type == HEARTBEAT:
+            return _event_message(event, encode_page_token(secret, {"seq": event.seq}))
+        message = self._by_seq.get(event.seq)
+        if message is None:
+            message = self._by_seq[event.seq] = _event_message(event, encode_page_token(secret, {"seq": event.seq}))
+            if len(self._by_seq) > self.SIZE:
+                self._by_seq.popitem(last=False)
+        return message
 
 
 def _event_message(event: LogEvent, token: str) -> drift_pb2.WatchDriftsResponse:

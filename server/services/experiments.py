@@ -11,12 +11,13 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from drift_monitoring.v1 import experiment_pb2, experiment_pb2_grpc
-from server import validation
+from server import audit, validation
 from server.convert import experiment_to_proto, grants_from_proto
 from server.db import is_duplicate, now
 from server.errors import already_exists, invalid, not_found
-from server.events import EXPERIMENT_DELETED
+from server.events import EXPERIMENT_ACCESS, EXPERIMENT_DELETED
 from server.filtering import FieldSpec
+from server.identity import Caller
 from server.listing import ListSpec, Ordering
 from server.models import EXPERIMENT_ORDER_FIELDS, Drift, Event, Experiment
 from server.permissions import Level, access_level, readable_query, require
@@ -104,7 +105,7 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
 
     @unary
     async def UpdateExperiment(self, request: experiment_pb2.UpdateExperimentRequest, context: grpc.aio.ServicerContext) -> experiment_pb2.Experiment:
-        await self.deps.writer(context)
+        caller = await self.deps.writer(context)
         given = request.experiment
         paths = _mask_paths(request)
         changes: dict[str, Any] = {}
@@ -136,13 +137,22 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
             raise
         if updated is None:
             raise not_found("experiment")
+        if changes.keys() & {"public", "grants"}:
+            # In the log after the change, so every watcher re-checks its caller before any later event,
+            # on whichever process it is (see WatchDrifts).
+            await self.deps.db.run(self.deps.events.append, doc["_id"], EXPERIMENT_ACCESS, {})
+        await self.deps.db.run(_audit_update, caller, doc, updated, needed)
         return experiment_to_proto(updated, level)
 
     @unary
     async def DeleteExperiment(self, request: experiment_pb2.DeleteExperimentRequest, context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
-        await self.deps.writer(context)
+        caller = await self.deps.writer(context)
         doc, _ = await self._require(request.experiment_id, context, Level.MANAGE)
         await self.deps.db.run(self._delete, doc["_id"])
+        before = {"name": doc["name"], "owner": doc["owner"], **audit.sharing(doc)}
+        await self.deps.db.run(
+            audit.record, caller, "experiment.delete", experiment=doc, before=before, override=audit.admin_override(doc, caller, Level.MANAGE)
+        )
         return empty_pb2.Empty()
 
     def _delete(self, experiment_id: ObjectId) -> None:
@@ -152,6 +162,17 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
         Drift._get_collection().delete_many({"experiment": experiment_id})
         seq = self.deps.events.append(experiment_id, EXPERIMENT_DELETED, {})
         Event._get_collection().delete_many({"experiment": experiment_id, "seq": {"$lt": seq}})
+
+
+def _audit_update(caller: Caller, before: dict[str, Any], after: dict[str, Any], needed: Level) -> None:
+    """Sharing changes always leave an entry; other changes only when made with admin rights alone."""
+    override = audit.admin_override(before, caller, needed)
+    if audit.sharing(before) != audit.sharing(after):
+        audit.record(caller, "experiment.sharing", experiment=after, before=audit.sharing(before), after=audit.sharing(after), override=override)
+    changed = [name for name in ("name", "description") if before.get(name) != after.get(name)]
+    if changed and override:
+        audit.record(caller, "experiment.update", experiment=after, before={n: before.get(n) for n in changed},
+                     after={n: after.get(n) for n in changed}, override=True)
 
 
 def _mask_paths(request: experiment_pb2.UpdateExperimentRequest) -> set[str]:

@@ -17,7 +17,7 @@ from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from drift_monitoring.v1 import imports_pb2, imports_pb2_grpc
-from server import audit, validation
+from server import audit, ordinals, validation
 from server.convert import experiment_to_proto, grants_from_proto
 from server.errors import already_exists, invalid, not_found, permission_denied, unauthenticated
 from server.identity import Caller, user_id_for
@@ -173,6 +173,8 @@ class ImportService(imports_pb2_grpc.ImportServiceServicer):
         unique = list({doc["_id"]: doc for doc in docs}.values())
         if validate_only:
             return len(unique) - _existing(collection, [doc["_id"] for doc in unique])
+        # In creation order after the experiment's drifts, oldest first among themselves (server/ordinals.py).
+        ordinals.stamp(collection, sorted(unique, key=lambda doc: (doc["create_time"], doc["_id"])), restamp=False)
         created = _insert_new(collection, unique)
         if created:
             audit.record(caller, "import.drifts", experiment=experiment, after={"created": created, "existing": len(docs) - created})

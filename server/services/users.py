@@ -12,7 +12,7 @@ from server.convert import user_to_proto
 from server.db import now
 from server.errors import ApiError, invalid, not_registered, permission_denied, unauthenticated
 from server.filtering import FieldSpec
-from server.identity import Caller
+from server.identity import Caller, asserted, is_admin
 from server.listing import ListSpec, Ordering
 from server.models import USER_ORDER_FIELDS, User
 from server.services.common import Deps, compile_user_filter, unary
@@ -54,8 +54,8 @@ class UserService(user_pb2_grpc.UserServiceServicer):
         return caller
 
     def _user(self, doc: dict[str, Any]) -> user_pb2.User:
-        admins = self.deps.settings.admin_entitlements
-        return user_to_proto(doc, admin=not admins.isdisjoint(doc.get("entitlements") or ()))
+        held = asserted(doc.get("issuer", ""), doc.get("entitlements") or (), self.deps.settings)
+        return user_to_proto(doc, admin=is_admin(held, self.deps.settings))
 
     @unary
     async def RegisterUser(self, request: user_pb2.RegisterUserRequest, context: grpc.aio.ServicerContext) -> user_pb2.User:

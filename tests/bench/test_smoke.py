@@ -4,7 +4,6 @@ own stack, MLflow from the benchmark venv), then the numbers it saved must be co
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -20,10 +19,8 @@ RESULTS = ROOT / "bench" / "results"
 
 @pytest.fixture(scope="module")
 def quick_run() -> float:
-    if not available() and os.environ.get("CI"):
-        pytest.fail("the benchmark venv is missing: `make bench-venv` (make test builds it)")
-    if not available():
-        pytest.skip("no benchmark venv here: `make bench-venv`")
+    if not available():  # a failure under CI (tests/no_skip_in_ci.py)
+        pytest.skip("no benchmark venv here: `make bench-venv` (make test builds it)")
     started = time.time()
     done = subprocess.run([sys.executable, "-m", "bench.run_all", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

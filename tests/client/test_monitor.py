@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 import textwrap
@@ -154,3 +155,19 @@ def test_after_one_unreachable_run_the_next_ones_do_not_wait(experiment, setting
     # The first retried until its timeout's budget ran low (jittered backoff: over a second); the next did not try.
     assert first >= 1.0 and second < 0.5 and second * 10 < first, (first, second)
     assert spool_for(Settings(**unreachable)).pending() == 2
+
+
+def test_an_offline_run_stays_private_to_its_user(experiment, settings):
+    """Spooled runs carry private results: under the usual umask (022) the spool directory is still
+    0700 and each record 0600, whichever comes first: the breaker's marker or the record."""
+    previous = os.umask(0o022)
+    try:
+        with DriftMonitor(experiment.name, "private-model", **_unreachable(settings)) as monitor:
+            monitor.data(True, {"p": 0.01})
+        flush()
+    finally:
+        os.umask(previous)
+    spool = spool_for(Settings(**_unreachable(settings)))
+    assert spool.pending() == 1
+    assert spool.directory.stat().st_mode & 0o777 == 0o700
+    assert {path.name: path.stat().st_mode & 0o077 for path in spool.directory.iterdir()} == {path.name: 0 for path in spool.directory.iterdir()}

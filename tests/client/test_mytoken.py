@@ -192,9 +192,9 @@ PYTHON_CLIENT = [sys.executable, "-m", "tests.client.mytoken_rotate"]
 def test_processes_sharing_a_rotating_mytoken_never_revoke_each_others(issuer, tmp_path):
     fake = FakeMyToken(issuer, expires_in=30)  # inside the refresh margin: every call exchanges, and rotates
     try:
-        errors = rotate_in_processes([PYTHON_CLIENT] * 4, fake, tmp_path, rounds=10)
+        errors = rotate_in_processes([PYTHON_CLIENT] * 4, fake, tmp_path, rounds=6)
         assert not errors, errors
-        assert len(fake.seen) == 4 * 10 and len(set(fake.seen)) == len(fake.seen)  # no mytoken used twice
+        assert len(fake.seen) == 4 * 6 and len(set(fake.seen)) == len(fake.seen)  # no mytoken used twice
         store = tmp_path / "mytokens" / hashlib.sha256(b"mt-0").hexdigest()[:24]
         assert {json.loads(store.read_text())["mytoken"]} == fake.valid
     finally:
@@ -205,3 +205,39 @@ def test_processes_take_up_an_access_token_another_one_got(mytoken_server, tmp_p
     errors = rotate_in_processes([PYTHON_CLIENT] * 4, mytoken_server, tmp_path, rounds=3)
     assert not errors, errors
     assert mytoken_server.seen == ["mt-0"]  # one exchange; the other processes read its access token
+
+
+def test_sources_in_one_process_share_a_rotating_mytoken_too(issuer, tmp_path):
+    """A job and its dashboard in one interpreter hold separate sources: the file lock serializes them as
+    well (flock locks belong to each open file, not to the process, unlike fcntl's record locks)."""
+    fake = FakeMyToken(issuer, expires_in=30)  # every call exchanges, and rotates
+    errors: list[Exception] = []
+
+    def use(source: MyTokenSource) -> None:
+        try:
+            for _ in range(5):
+                source.access_token()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=use, args=(MyTokenSource("mt-0", fake.url, tmp_path),)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not errors, errors
+        assert fake.seen == [f"mt-{i}" for i in range(20)]  # each exchange used the mytoken the one before returned
+    finally:
+        fake.close()
+
+
+def test_an_unusable_state_directory_does_not_stop_the_job(mytoken_server, tmp_path, caplog):
+    """The state directory is a file here (read-only homes and foreign directories fail the same way):
+    the exchange works, rotations stay in this process, and the log says why."""
+    state = tmp_path / "state"
+    state.write_text("not a directory")
+    source = MyTokenSource("mt-0", mytoken_server.url, state)
+    assert source.access_token() == source.access_token()
+    assert mytoken_server.seen == ["mt-0"]
+    assert "not shared with other processes" in caplog.text and "cannot save the rotated mytoken" in caplog.text

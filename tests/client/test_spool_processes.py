@@ -125,3 +125,33 @@ def test_an_abandoned_lock_without_claims_is_cleared(tmp_path: Path):
     with spool.claim() as records:
         assert len(list(records)) == 1
     assert not list(spool.directory.glob(".claim-*"))
+
+
+# Claims the one record and releases it again, over and over, for SECONDS.
+FLIPPER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from drift_monitoring.spool import Spool
+
+    spool, deadline = Spool(Path(sys.argv[1])), time.monotonic() + float(sys.argv[2])
+    [record] = spool.directory.glob("*.json")
+    print("ready", flush=True)
+    while time.monotonic() < deadline:
+        with spool.session() as session:
+            session.take(record)
+""")
+
+
+def test_pending_counts_a_record_being_claimed_and_released_exactly_once(tmp_path):
+    spool = Spool(tmp_path / "spool")
+    fill(spool, 1)
+    flipper = subprocess.Popen([sys.executable, "-c", FLIPPER, str(spool.directory), "3"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert flipper.stdout.readline().strip() == "ready"
+        counts = set()
+        while flipper.poll() is None:
+            counts.add(spool.pending())
+        assert flipper.returncode == 0 and counts == {1}, counts
+    finally:
+        flipper.kill()
+        flipper.wait(10)

@@ -18,7 +18,7 @@ FIRST_BUILD_TIMEOUT = 540
 
 def go(*args: str, env: dict[str, str], timeout: float = FIRST_BUILD_TIMEOUT) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("go")
-    assert binary, "Go is required for the Go client tests (.ci/run checks it is installed)"
+    assert binary, "Go is required for the Go client tests (.ci/tools checks it is installed)"
     # GOFLAGS=-mod=readonly: a go.mod or go.sum that needs changing is a failure, not silently fixed.
     environment = {**os.environ, "GOFLAGS": "-mod=readonly", **env}
     return subprocess.run([binary, *args], cwd=GO_MODULE_DIR, env=environment, capture_output=True, text=True, timeout=timeout)

@@ -32,13 +32,22 @@ EXPECTED = {
     "TestConfigFromEnvWithMyToken",
     "TestWatchReconnectsAfterACutWithoutGapOrDuplicate",
     "TestWatchFromAResumeToken",
+    "TestWatchFromATokenOlderThanTheLogIsOutOfRange",
     "TestRecordsADriftThroughTheEdge",
+    "TestRunRenewsItsLease",
+    "TestRunWithoutHeartbeatHasNoLease",
+    "TestConfigFromEnvHeartbeat",
 }
 
 
 @pytest.mark.timeout(600)
-def test_go_client_against_the_stack(edge_env, issuer):
-    run = go_test("./...", env={**edge_env, "DRIFT_MONITOR_TEST_OUTSIDER_TOKEN": issuer.token("outsider")})
+def test_go_client_against_the_stack(edge_env, issuer, stale_watch):
+    stale = {
+        "DRIFT_MONITOR_TEST_STALE_URL": f"localhost:{stale_watch.envoy.port}",
+        "DRIFT_MONITOR_TEST_STALE_EXPERIMENT": stale_watch.experiment_id,
+        "DRIFT_MONITOR_TEST_STALE_TOKEN": stale_watch.token,
+    }
+    run = go_test("./...", env={**edge_env, "DRIFT_MONITOR_TEST_OUTSIDER_TOKEN": issuer.token("outsider"), **stale})
     log = "\n".join(run.output)[-6000:]
     assert not run.failed, f"Go tests failed: {sorted(run.failed)}\n{log}"
     assert not run.skipped, f"Go tests skipped: {sorted(run.skipped)}\n{log}"

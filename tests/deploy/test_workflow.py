@@ -1,4 +1,4 @@
-"""The GitHub Actions workflow runs what .ci/run runs, with targets that exist in the Makefile."""
+"""The GitHub Actions workflow runs and installs what .ci/run does, with targets that exist in the Makefile."""
 
 from __future__ import annotations
 
@@ -46,3 +46,33 @@ def test_workflow_toolchains_match_the_project() -> None:
     version = re.search(r"VERSION=(v[\d.]+)", (ROOT / "scripts" / "ferretdb.sh").read_text())[1]
     assert version == "v1.24.2" and go["with"]["go-version"] == "1.24"  # FerretDB v1.24.2's go.mod says go 1.24
     assert all("@" in s["uses"] for s in steps if "uses" in s)  # every action at a fixed major version
+
+
+def run_steps() -> list[dict]:
+    return [step for job in yaml.safe_load(WORKFLOW.read_text())["jobs"].values() for step in job["steps"] if "run" in step]
+
+
+def test_workflow_installs_what_ci_installs_with_the_same_script() -> None:
+    """Both install through .ci/tools, before make test, and neither installs anything on its own, so the
+    workflow cannot lack a tool .ci/run provides (tmux was one: its test skipped)."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    tools = ROOT / ".ci" / "tools"
+    assert tools.stat().st_mode & 0o111, ".ci/tools must be executable"
+    assert subprocess.run(["bash", "-n", str(tools)], capture_output=True).returncode == 0
+    ci_lines = [line.strip() for line in ci.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert ".ci/tools" in ci_lines and ci_lines.index(".ci/tools") < next(i for i, line in enumerate(ci_lines) if line.startswith("make test"))
+    commands = [step["run"] for step in run_steps()]
+    installs = [i for i, command in enumerate(commands) if re.search(r"(^|\s)\.ci/tools$", command)]
+    assert installs and installs[0] < commands.index("make test"), commands
+    for source, text in [(".ci/run", ci), ("ci.yml", "\n".join(commands))]:
+        assert not re.search(r"\b(apt-get|apt|brew|pip|npm) +install\b", text), f"{source} installs something itself: put it in .ci/tools"
+    assert "tmux" in tools.read_text() and "postgresql" in tools.read_text()
+
+
+def test_workflow_sets_ci_for_make_test_as_ci_run_does() -> None:
+    """CI set is what makes a skipping test fail (tests/no_skip_in_ci.py)."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    exported, tested = re.search(r"(?m)^export CI=1\b", ci), re.search(r"(?m)^make test\b", ci)
+    assert exported and tested and exported.start() < tested.start()
+    [step] = [step for step in run_steps() if step["run"] == "make test"]
+    assert str(step.get("env", {}).get("CI", "")) not in ("", "0", "false")

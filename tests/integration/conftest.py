@@ -146,3 +146,8 @@ async def shared_scenario(people: dict[str, Api]) -> Scenario:
     """One scenario for a module's tests that leave it as it was (refusals, reads). Fewer documents
     keep the shared database fast: FerretDB scans whole collections, so every query slows as it grows."""
     return await build_scenario(people)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The query-plan check runs last: it plans every query the session's servers sent before it."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/integration/test_query_plans.py"))

@@ -23,7 +23,17 @@ import pytest
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, imports_pb2_grpc, user_pb2, user_pb2_grpc
+from drift_monitoring.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    drift_pb2,
+    drift_pb2_grpc,
+    experiment_pb2,
+    experiment_pb2_grpc,
+    imports_pb2_grpc,
+    user_pb2,
+    user_pb2_grpc,
+)
 from stack import ADMIN_ENTITLEMENT, SECRET
 
 Code = grpc.StatusCode
@@ -133,6 +143,7 @@ class Api:
         self.drifts = _Bound(drift_pb2_grpc.DriftServiceStub(channel), metadata)
         self.users = _Bound(user_pb2_grpc.UserServiceStub(channel), metadata)
         self.imports = _Bound(imports_pb2_grpc.ImportServiceStub(channel), metadata)
+        self.audit = _Bound(audit_pb2_grpc.AuditServiceStub(channel), metadata)
         self.id = ""  # User.id once registered
 
     def __repr__(self) -> str:
@@ -160,6 +171,9 @@ class Api:
         experiment = experiment_pb2.Experiment(id=experiment_id, **fields)
         mask = field_mask_pb2.FieldMask(paths=list(paths)) if paths is not None else None
         return self.experiments.UpdateExperiment(experiment_pb2.UpdateExperimentRequest(experiment=experiment, update_mask=mask))
+
+    def audit_events(self, experiment_id: str = "", **fields: Any) -> Any:
+        return self.audit.ListAuditEvents(audit_pb2.ListAuditEventsRequest(experiment_id=experiment_id, **fields))
 
     def delete_experiment(self, experiment_id: str) -> Any:
         return self.experiments.DeleteExperiment(experiment_pb2.DeleteExperimentRequest(experiment_id=experiment_id))

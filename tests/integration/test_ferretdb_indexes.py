@@ -55,7 +55,8 @@ def filled(mongo_base: str, postgresql_url: str) -> Iterator[pymongo.database.Da
          "model": f"m{i % 7}", "creator": f"u{i % 3}", "create_time": moment}
         for i in range(ROWS)
     )
-    db.events.insert_many({"seq": i + 1, "block": (i + 1) // 100, "experiment": experiments[i % 10], "type": "CREATED"} for i in range(ROWS))
+    db.events.insert_many({"seq": i + 1, "block": (i + 1) // 100, "experiment": experiments[i % 10], "type": "CREATED",
+                           "drift_id": ObjectId()} for i in range(ROWS))
     db.experiments.insert_many({"_id": e, "name": f"e-{e}"} for e in [*experiments, *(ObjectId() for _ in range(ROWS))])
     db.users.insert_many({"_id": f"user-{i}"} for i in range(ROWS))
     made = ferretdb_indexes.FerretIndexes(db, postgresql_url).ensure()
@@ -97,6 +98,20 @@ def test_each_hot_query_uses_its_index(filled: pymongo.database.Database, rpc: s
     scans = [node.get("Index Name", "") for node in _plan_nodes(plan) if node["Node Type"] == "Bitmap Index Scan"]
     assert any(name.startswith("dm_gin_") for name in scans), f"{rpc}: {query} is not served by an index:\n{plan}"
     assert not any(node["Node Type"] == "Seq Scan" for node in _plan_nodes(plan)), f"{rpc}: {query} scans:\n{plan}"
+
+
+def test_a_retried_create_finds_its_event_through_the_drift_id_index(filled: pymongo.database.Database) -> None:
+    """drifts._replayed asks for one CREATED event on every retried create (a spool sync retries each run):
+    it must go straight to it, not through all of an experiment's events (nor the whole log)."""
+    from server.services.drifts import created_event_query
+
+    drift_id = filled.events.find_one({"seq": 1234})["drift_id"]
+    explained = filled.command("explain", {"find": "events", "filter": created_event_query(drift_id)})
+    plan = explained["queryPlanner"][0]["Plan"] if isinstance(explained["queryPlanner"], list) else explained["queryPlanner"]["Plan"]
+    used = {node.get("Index Name", "") for node in _plan_nodes(plan) if node["Node Type"] == "Bitmap Index Scan"}
+    assert any(name.startswith("dm_gin_") and "_drift_id_" in name for name in used), f"not served by the drift_id index:\n{plan}"
+    assert not any(node["Node Type"] == "Seq Scan" for node in _plan_nodes(plan)), plan
+    assert filled.events.count_documents(created_event_query(drift_id)) == 1
 
 
 def test_nothing_is_made_against_mongodb_or_without_the_postgresql_url(filled: pymongo.database.Database) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from google.protobuf import duration_pb2
 
 from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
 from tests.integration.conftest import Scenario, build_scenario
@@ -64,6 +65,8 @@ RPCS: dict[str, Call] = {
     "ListDrifts": lambda api, s, p: api.list_drifts(s.private.id),
     "UpdateDrift": lambda api, s, p: api.drifts.UpdateDrift(drift_pb2.UpdateDriftRequest(drift=_drift_change(s))),
     "DeleteDrift": lambda api, s, p: api.delete_drift(s.private.id, s.private_drift_id),
+    "RenewDriftLease": lambda api, s, p: api.drifts.RenewDriftLease(drift_pb2.RenewDriftLeaseRequest(
+        experiment_id=s.private.id, drift_id=s.private_drift_id, lease_duration=duration_pb2.Duration(seconds=86400))),
     "WatchDrifts": lambda api, s, p: _first_watch_message(api, s.private.id, p),
     # The public experiment: anyone reads, only granted people write.
     "public GetExperiment": lambda api, s, p: api.get_experiment(s.public.id),
@@ -83,6 +86,8 @@ RPCS: dict[str, Call] = {
     "ImportUsers": lambda api, s, p: api.imports.ImportUsers(import_users()),
     "ImportExperiment": lambda api, s, p: api.imports.ImportExperiment(import_experiment()),
     "ImportDrifts": lambda api, s, p: api.imports.ImportDrifts(import_drifts(s.private.id)),
+    "ListAuditEvents": lambda api, s, p: api.audit_events(s.private.id),
+    "ListAuditEvents(all)": lambda api, s, p: api.audit_events(),
 }
 
 # fmt: off
@@ -101,6 +106,7 @@ MATRIX = {
     "ListDrifts":                             (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "UpdateDrift":                            (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "DeleteDrift":                            (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
+    "RenewDriftLease":                        (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "WatchDrifts":                            (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "public GetExperiment":                   (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public LookupExperiment":                (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
@@ -118,6 +124,8 @@ MATRIX = {
     "ImportUsers":                            (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "ImportExperiment":                       (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "ImportDrifts":                           (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "ListAuditEvents":                        (OK,  OK,    PD,    PD,    PD,   NF,      NF,    NF),
+    "ListAuditEvents(all)":                   (OK,  PD,    PD,    PD,    PD,   PD,      PD,    PD),
 }
 # fmt: on
 CASES = [(rpc, persona, codes[column]) for rpc, codes in MATRIX.items() for column, persona in enumerate(PERSONAS)]
@@ -134,7 +142,7 @@ async def test_the_table_covers_every_rpc_and_persona():
 WRITES = {
     "UpdateExperiment(description)", "UpdateExperiment(name)", "UpdateExperiment(public)", "UpdateExperiment(grants)",
     "DeleteExperiment", "CreateDrift", "BatchCreateDrifts", "UpdateDrift", "DeleteDrift",
-    "public CreateDrift", "public UpdateExperiment(description)", "public DeleteExperiment", "ImportDrifts",
+    "RenewDriftLease", "public CreateDrift", "public UpdateExperiment(description)", "public DeleteExperiment", "ImportDrifts",
 }
 
 

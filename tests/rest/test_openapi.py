@@ -16,7 +16,7 @@ from google.api import annotations_pb2
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from drift_monitoring.v1 import drift_pb2, experiment_pb2, imports_pb2, user_pb2
+from drift_monitoring.v1 import audit_pb2, drift_pb2, experiment_pb2, imports_pb2, user_pb2
 from stack import ROOT
 
 DOCUMENT = ROOT / "openapi" / "drift_monitoring.swagger.json"
@@ -42,18 +42,19 @@ def test_the_validator_rejects_a_broken_document(document):
 def http_rules() -> set[tuple[str, str, str]]:
     """(verb, path, operationId) of every google.api.http annotation in the protos."""
     rules = set()
-    for module in (drift_pb2, experiment_pb2, user_pb2, imports_pb2):
+    for module in (drift_pb2, experiment_pb2, user_pb2, imports_pb2, audit_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             for method in service.methods:
-                rule = method.GetOptions().Extensions[annotations_pb2.http]
-                verb = rule.WhichOneof("pattern")
-                rules.add((verb, getattr(rule, verb), f"{service.name}_{method.name}"))
+                primary = method.GetOptions().Extensions[annotations_pb2.http]
+                for index, rule in enumerate([primary, *primary.additional_bindings]):
+                    verb = rule.WhichOneof("pattern")
+                    rules.add((verb, getattr(rule, verb), f"{service.name}_{method.name}" + (f"{index + 1}" if index else "")))
     return rules
 
 
 def test_every_rest_mapping_is_documented(document):
     rules = http_rules()
-    assert len(rules) == 20
+    assert len(rules) == 23
     documented = {(verb, path, op["operationId"]) for path, methods in document["paths"].items() for verb, op in methods.items()}
     assert documented == rules
 
@@ -88,6 +89,10 @@ def test_envoy_answers_as_documented(document, envoy, ca_pem, issuer):
         created = api.post(f"/v1/experiments/{experiment['id']}/drifts", params={"request_id": uuid.uuid4().hex}, json=drift)
         stored = check(document, created, "Drift")
         assert stored["concept_drift"]["parameters"]["nested"] == {"list": [1, "x", None]}
+        leased = check(document, api.post(f"/v1/experiments/{experiment['id']}/drifts", json={"model": "leased", "lease_duration": "90s"}), "Drift")
+        renewed = check(document, api.post(f"/v1/experiments/{experiment['id']}/drifts/{leased['id']}:renewLease", json={}), "RenewDriftLeaseResponse")
+        assert leased["lease_duration"] == "90s" and renewed["status"] == "DRIFT_STATUS_RUNNING"
+        api.delete(f"/v1/experiments/{experiment['id']}/drifts/{leased['id']}")
         listed = check(document, api.get(f"/v1/experiments/{experiment['id']}/drifts"), "ListDriftsResponse")
         assert [d["id"] for d in listed["drifts"]] == [stored["id"]]
         check(document, api.get("/v1/experiments"), "ListExperimentsResponse")

@@ -44,7 +44,7 @@ def for_the_test_stack(script: str, envoy, ca_pem, issuer) -> str:
 
 @pytest.mark.timeout(600)  # the Go example's first build compiles grpc
 def test_readme_examples_run_against_the_stack(envoy, ca_pem, issuer, db):
-    assert shutil.which("jq"), "the README's examples use jq: apt-get install jq (.ci/run does)"
+    assert shutil.which("jq"), "the README's examples use jq: apt-get install jq (.ci/tools does)"
     script = for_the_test_stack(readme_examples(), envoy, ca_pem, issuer)
     env = {**os.environ, "GOFLAGS": "-mod=readonly"}
     download(env)

@@ -15,9 +15,9 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
-from drift_monitoring.v1 import drift_pb2, experiment_pb2, imports_pb2, user_pb2
+from drift_monitoring.v1 import audit_pb2, drift_pb2, experiment_pb2, imports_pb2, user_pb2
 from server.settings import Settings
 from tests.edge.test_edge import BAD_TOKENS
 from tests.integration.conftest import Gateway, Scenario, build_scenario
@@ -32,6 +32,7 @@ SERVICES = [
     drift_pb2.DESCRIPTOR.services_by_name["DriftService"],
     user_pb2.DESCRIPTOR.services_by_name["UserService"],
     imports_pb2.DESCRIPTOR.services_by_name["ImportService"],
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
 ]
 METHODS = {f"{service.name}/{method.name}": method for service in SERVICES for method in service.methods}
 
@@ -62,6 +63,8 @@ REQUESTS: dict[str, Build] = {
     "DriftService/UpdateDrift": lambda s: drift_pb2.UpdateDriftRequest(
         drift=drift_pb2.Drift(id=s.private_drift_id, experiment_id=s.private.id, tags=["changed"]), update_mask=_mask("tags")),
     "DriftService/DeleteDrift": lambda s: drift_pb2.DeleteDriftRequest(experiment_id=s.private.id, drift_id=s.private_drift_id),
+    "DriftService/RenewDriftLease": lambda s: drift_pb2.RenewDriftLeaseRequest(
+        experiment_id=s.private.id, drift_id=s.private_drift_id, lease_duration=duration_pb2.Duration(seconds=86400)),
     "DriftService/WatchDrifts": lambda s: drift_pb2.WatchDriftsRequest(experiment_id=s.private.id),
     "UserService/RegisterUser": lambda s: user_pb2.RegisterUserRequest(accept_terms=True),
     "UserService/GetCurrentUser": lambda s: user_pb2.GetCurrentUserRequest(),
@@ -70,6 +73,7 @@ REQUESTS: dict[str, Build] = {
     "ImportService/ImportUsers": lambda s: import_users(),
     "ImportService/ImportExperiment": lambda s: import_experiment(),
     "ImportService/ImportDrifts": lambda s: import_drifts(s.private.id),
+    "AuditService/ListAuditEvents": lambda s: audit_pb2.ListAuditEventsRequest(experiment_id=s.private.id),
 }
 
 # fmt: off
@@ -87,6 +91,7 @@ MATRIX = {
     "DriftService/ListDrifts":                (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "DriftService/UpdateDrift":               (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "DriftService/DeleteDrift":               (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
+    "DriftService/RenewDriftLease":           (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "DriftService/WatchDrifts":               (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "UserService/RegisterUser":               (OK,  OK,    OK,    OK,    OK,   OK,      OK,    UA),
     "UserService/GetCurrentUser":             (OK,  OK,    OK,    OK,    OK,   OK,      NF,    UA),
@@ -95,10 +100,11 @@ MATRIX = {
     "ImportService/ImportUsers":              (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "ImportService/ImportExperiment":         (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "ImportService/ImportDrifts":             (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
+    "AuditService/ListAuditEvents":           (OK,  OK,    PD,    PD,    PD,   NF,      NF,    NF),
 }
 # fmt: on
 # Calls that change what they touch get a scenario of their own.
-WRITES = {name for name in MATRIX if name.split("/")[1].startswith(("Update", "Delete", "Create", "BatchCreate", "Import"))}
+WRITES = {name for name in MATRIX if name.split("/")[1].startswith(("Update", "Delete", "Create", "BatchCreate", "Import", "Renew"))}
 CASES = [(rpc, persona, codes[column]) for rpc, codes in MATRIX.items() for column, persona in enumerate(PERSONAS)]
 
 
@@ -115,7 +121,8 @@ async def test_every_rpc_has_a_row():
 
 def _method(api: Api, name: str) -> Callable[..., Any]:
     service, method = name.split("/")
-    stub = {"ExperimentService": api.experiments, "DriftService": api.drifts, "UserService": api.users, "ImportService": api.imports}[service]
+    stub = {"ExperimentService": api.experiments, "DriftService": api.drifts, "UserService": api.users, "ImportService": api.imports,
+            "AuditService": api.audit}[service]
     return getattr(stub, method)
 
 

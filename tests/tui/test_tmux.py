@@ -15,7 +15,7 @@ from drift_monitoring.v1 import drift_pb2
 from stack import ROOT
 from tests.tui.conftest import drift, record, unique
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/tools installs it)")
 
 
 class Tmux:

@@ -66,6 +66,9 @@ class DriftScreen(DashboardScreen):
             if self.drift.status == drift_pb2.DRIFT_STATUS_FAILED:
                 error = Text(self.drift.error_message or "(no message)", style="bold red")
                 yield Static(Panel(error, title="Error", title_align="left", border_style="red"), id="error")
+            if self.drift.status == drift_pb2.DRIFT_STATUS_LOST:
+                reason = Text(self.drift.status_reason or "(no reason given)", style="bold magenta")
+                yield Static(Panel(reason, title="Lost", title_align="left", border_style="magenta"), id="lost")
             for field in fmt.RESULTS:
                 if self.drift.HasField(field):
                     yield Static(result(self.drift, field), classes="result")

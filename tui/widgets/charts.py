@@ -89,7 +89,7 @@ def activity(drifts: Sequence[drift_pb2.Drift], width: int = 60) -> list[float]:
 
 
 def drift_rate(drifts: Sequence[drift_pb2.Drift]) -> tuple[Point, ...]:
-    finished = [d for d in drifts if d.status != drift_pb2.DRIFT_STATUS_RUNNING]
+    finished = [d for d in drifts if d.status in fmt.FINISHED]
     return tuple(Point(fmt.when(d).timestamp(), 1.0 if fmt.detected(d) else 0.0) for d in finished)
 
 

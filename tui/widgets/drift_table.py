@@ -13,7 +13,8 @@ from tui import format as fmt
 
 # Fixed widths: columns do not jump as live runs arrive, and every paint lays out the same.
 COLUMNS = (("time", "Time", 19), ("model", "Model", 20), ("status", "Status", 9), ("concept", "Concept", 7), ("data", "Data", 5), ("tags", "Tags", 24))
-STATUS_STYLE = {"RUNNING": "bold yellow", "COMPLETED": "green", "FAILED": "bold red"}
+# LOST (the job stopped heartbeating, docs/leases.md) must not read as running or as failed.
+STATUS_STYLE = {"RUNNING": "bold yellow", "COMPLETED": "green", "FAILED": "bold red", "LOST": "bold magenta"}
 
 
 def _verdict(drift: drift_pb2.Drift, field: str) -> Text:

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -33,6 +34,7 @@ type Client struct {
 	Drifts      pb.DriftServiceClient
 	Users       pb.UserServiceClient
 	conn        *grpc.ClientConn
+	heartbeat   time.Duration // negative: runs carry no lease
 
 	mu            sync.Mutex
 	experimentIDs map[string]string // name -> id, so a job loop looks each experiment up once
@@ -67,11 +69,16 @@ func Dial(config Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	heartbeat := config.Heartbeat
+	if heartbeat == 0 {
+		heartbeat = DefaultHeartbeat
+	}
 	return &Client{
 		Experiments: pb.NewExperimentServiceClient(conn),
 		Drifts:      pb.NewDriftServiceClient(conn),
 		Users:       pb.NewUserServiceClient(conn),
 		conn:        conn,
+		heartbeat:   heartbeat,
 	}, nil
 }
 

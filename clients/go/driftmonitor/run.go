@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -40,6 +42,10 @@ func WithTags(tags ...string) RunOption {
 // cancelled ctx still leaves the run FAILED rather than RUNNING forever.
 func (c *Client) Run(ctx context.Context, experiment, model string, record func(*Run) error, options ...RunOption) error {
 	drift := &pb.Drift{Model: model, StartTime: timestamppb.Now()}
+	if c.heartbeat > 0 {
+		lease := leaseBeats * c.heartbeat
+		drift.LeaseDuration = durationpb.New(max(time.Second, lease.Truncate(time.Millisecond)))
+	}
 	for _, option := range options {
 		option(drift)
 	}
@@ -64,6 +70,10 @@ func (c *Client) Run(ctx context.Context, experiment, model string, record func(
 	}
 	drift.Id, drift.ExperimentId = created.GetId(), created.GetExperimentId()
 	run := &Run{client: c, drift: drift}
+	stopBeating := func() {}
+	if created.GetLeaseDuration() != nil {
+		stopBeating = run.heartbeat(context.WithoutCancel(ctx), c.heartbeat)
+	}
 
 	finished := false
 	defer func() {
@@ -76,6 +86,7 @@ func (c *Client) Run(ctx context.Context, experiment, model string, record func(
 		if failure == nil {
 			reason = errors.New("the job's goroutine exited (runtime.Goexit)")
 		}
+		stopBeating()
 		_ = run.finish(context.WithoutCancel(ctx), reason)
 		if failure != nil {
 			panic(failure)
@@ -83,6 +94,7 @@ func (c *Client) Run(ctx context.Context, experiment, model string, record func(
 	}()
 	recordErr := record(run)
 	finished = true
+	stopBeating() // before the final state: no renewal races it
 	if finishErr := run.finish(context.WithoutCancel(ctx), recordErr); finishErr != nil {
 		return errors.Join(recordErr, finishErr)
 	}
@@ -119,6 +131,37 @@ func (r *Run) record(ctx context.Context, path string, field **pb.DriftResult, d
 	}
 	*field = result
 	return r.update(ctx, path)
+}
+
+// heartbeat renews the run's lease every interval until the returned stop is called (which waits for
+// it to end). A renewal that fails is left to the next beat; a run the server will not renew any more
+// (finished or deleted) stops beating.
+func (r *Run) heartbeat(ctx context.Context, interval time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	request := &pb.RenewDriftLeaseRequest{ExperimentId: r.drift.GetExperimentId(), DriftId: r.drift.GetId()}
+	go func() {
+		defer close(done)
+		ticker := time.NewTicker(interval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+			beat, cancelBeat := context.WithTimeout(ctx, interval)
+			_, err := r.client.Drifts.RenewDriftLease(beat, request)
+			cancelBeat()
+			if code := status.Code(err); code == codes.NotFound || code == codes.FailedPrecondition {
+				return
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 func (r *Run) finish(ctx context.Context, failure error) error {

@@ -16,12 +16,19 @@ import (
 // Watch yields the changes to an experiment's drifts as they happen, heartbeats included, starting
 // right after resumeToken (empty: at the present). When the connection drops (UNAVAILABLE: the edge or a
 // server restarting) it reconnects with the last event's resume token, so the loop sees no gap and no
-// duplicate. Any other error, or the end of ctx, is yielded once and ends the loop:
+// duplicate. Any other error, or the end of ctx, is yielded once and ends the loop; OUT_OF_RANGE
+// (ResumeTokenExpired) means resumeToken is older than the server's event log keeps: list the drifts
+// again and watch from the present ("").
 //
 //	for event, err := range client.Watch(ctx, experimentID, "") {
 //		if err != nil { return err }
 //		...
 //	}
+//
+// ResumeTokenExpired reports whether err ended a Watch because its resume token is older than the
+// retained event log (OUT_OF_RANGE): resync rather than retry.
+func ResumeTokenExpired(err error) bool { return status.Code(err) == codes.OutOfRange }
+
 func (c *Client) Watch(ctx context.Context, experimentID, resumeToken string) iter.Seq2[*pb.WatchDriftsResponse, error] {
 	return func(yield func(*pb.WatchDriftsResponse, error) bool) {
 		ctx, cancel := context.WithCancel(ctx) // ends the stream when the loop breaks

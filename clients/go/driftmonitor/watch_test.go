@@ -4,10 +4,14 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"example.org/drift-monitoring/go/driftmonitor"
 	pb "example.org/drift-monitoring/go/driftmonitoringv1"
@@ -160,6 +164,37 @@ func TestWatchFromAResumeToken(t *testing.T) {
 		}
 		if event.GetResumeToken() != completed.GetResumeToken() || event.GetType() != pb.DriftEventType_DRIFT_EVENT_TYPE_UPDATED {
 			t.Errorf("resumed with %v, want the COMPLETED update %v", event, completed)
+		}
+		break
+	}
+}
+
+// A resume token older than the server's event log ends the loop with OUT_OF_RANGE at once (no
+// reconnecting: the same token would be refused again); watching from the present then works.
+// tests/clients/test_go.py passes an edge whose server keeps only 100 events, and such a token.
+func TestWatchFromATokenOlderThanTheLogIsOutOfRange(t *testing.T) {
+	config := stackConfig(t)
+	config.URL = os.Getenv("DRIFT_MONITOR_TEST_STALE_URL")
+	experimentID, stale := os.Getenv("DRIFT_MONITOR_TEST_STALE_EXPERIMENT"), os.Getenv("DRIFT_MONITOR_TEST_STALE_TOKEN")
+	if config.URL == "" || experimentID == "" || stale == "" {
+		t.Fatal("needs DRIFT_MONITOR_TEST_STALE_URL, _EXPERIMENT and _TOKEN (tests/clients/test_go.py sets them)")
+	}
+	client := dial(t, config)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	yielded := 0
+	for event, err := range client.Watch(ctx, experimentID, stale) {
+		yielded++
+		if status.Code(err) != codes.OutOfRange || !driftmonitor.ResumeTokenExpired(err) || event != nil {
+			t.Fatalf("event %v, err %v: want OUT_OF_RANGE", event, err)
+		}
+	}
+	if yielded != 1 {
+		t.Errorf("the loop yielded %d times, want the one error", yielded)
+	}
+	for event, err := range client.Watch(ctx, experimentID, "") {
+		if err != nil || event.GetResumeToken() == "" {
+			t.Fatalf("from the present: %v, %v", event, err)
 		}
 		break
 	}

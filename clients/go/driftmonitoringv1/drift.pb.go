@@ -321,7 +321,7 @@ type Drift struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// User.id of whoever recorded the drift.
 	Creator string `protobuf:"bytes,14,opt,name=creator,proto3" json:"creator,omitempty"`
-	// Opt-in liveness: a RUNNING drift whose lease is not renewed within this time
+	// Opt-in liveness: a RUNNING drift whose lease is not renewed (RenewDriftLease) within this time
 	// becomes LOST. 1 s to 24 h, whole milliseconds; set at creation. Unset: never marked LOST.
 	LeaseDuration *durationpb.Duration `protobuf:"bytes,15,opt,name=lease_duration,json=leaseDuration,proto3" json:"lease_duration,omitempty"`
 	// When the lease runs out unless renewed; unset without a lease and once the drift is not RUNNING.
@@ -881,6 +881,121 @@ func (x *UpdateDriftRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+type RenewDriftLeaseRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ExperimentId string                 `protobuf:"bytes,1,opt,name=experiment_id,json=experimentId,proto3" json:"experiment_id,omitempty"`
+	DriftId      string                 `protobuf:"bytes,2,opt,name=drift_id,json=driftId,proto3" json:"drift_id,omitempty"`
+	// Replaces the drift's lease_duration (same bounds); unset keeps it. Required when the drift has none
+	// (how a REST caller that did not set one at creation opts in).
+	LeaseDuration *durationpb.Duration `protobuf:"bytes,3,opt,name=lease_duration,json=leaseDuration,proto3" json:"lease_duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewDriftLeaseRequest) Reset() {
+	*x = RenewDriftLeaseRequest{}
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewDriftLeaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewDriftLeaseRequest) ProtoMessage() {}
+
+func (x *RenewDriftLeaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewDriftLeaseRequest.ProtoReflect.Descriptor instead.
+func (*RenewDriftLeaseRequest) Descriptor() ([]byte, []int) {
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RenewDriftLeaseRequest) GetExperimentId() string {
+	if x != nil {
+		return x.ExperimentId
+	}
+	return ""
+}
+
+func (x *RenewDriftLeaseRequest) GetDriftId() string {
+	if x != nil {
+		return x.DriftId
+	}
+	return ""
+}
+
+func (x *RenewDriftLeaseRequest) GetLeaseDuration() *durationpb.Duration {
+	if x != nil {
+		return x.LeaseDuration
+	}
+	return nil
+}
+
+type RenewDriftLeaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// RUNNING after a renewal (also when the drift was LOST).
+	Status          DriftStatus            `protobuf:"varint,1,opt,name=status,proto3,enum=drift_monitoring.v1.DriftStatus" json:"status,omitempty"`
+	LeaseExpireTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=lease_expire_time,json=leaseExpireTime,proto3" json:"lease_expire_time,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RenewDriftLeaseResponse) Reset() {
+	*x = RenewDriftLeaseResponse{}
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewDriftLeaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewDriftLeaseResponse) ProtoMessage() {}
+
+func (x *RenewDriftLeaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewDriftLeaseResponse.ProtoReflect.Descriptor instead.
+func (*RenewDriftLeaseResponse) Descriptor() ([]byte, []int) {
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RenewDriftLeaseResponse) GetStatus() DriftStatus {
+	if x != nil {
+		return x.Status
+	}
+	return DriftStatus_DRIFT_STATUS_UNSPECIFIED
+}
+
+func (x *RenewDriftLeaseResponse) GetLeaseExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LeaseExpireTime
+	}
+	return nil
+}
+
 type DeleteDriftRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ExperimentId  string                 `protobuf:"bytes,1,opt,name=experiment_id,json=experimentId,proto3" json:"experiment_id,omitempty"`
@@ -891,7 +1006,7 @@ type DeleteDriftRequest struct {
 
 func (x *DeleteDriftRequest) Reset() {
 	*x = DeleteDriftRequest{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[10]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -903,7 +1018,7 @@ func (x *DeleteDriftRequest) String() string {
 func (*DeleteDriftRequest) ProtoMessage() {}
 
 func (x *DeleteDriftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[10]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -916,7 +1031,7 @@ func (x *DeleteDriftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDriftRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDriftRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{10}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteDriftRequest) GetExperimentId() string {
@@ -944,7 +1059,7 @@ type WatchDriftsRequest struct {
 
 func (x *WatchDriftsRequest) Reset() {
 	*x = WatchDriftsRequest{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[11]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1071,7 @@ func (x *WatchDriftsRequest) String() string {
 func (*WatchDriftsRequest) ProtoMessage() {}
 
 func (x *WatchDriftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[11]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1084,7 @@ func (x *WatchDriftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchDriftsRequest.ProtoReflect.Descriptor instead.
 func (*WatchDriftsRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{11}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WatchDriftsRequest) GetExperimentId() string {
@@ -1000,7 +1115,7 @@ type WatchDriftsResponse struct {
 
 func (x *WatchDriftsResponse) Reset() {
 	*x = WatchDriftsResponse{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[12]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1012,7 +1127,7 @@ func (x *WatchDriftsResponse) String() string {
 func (*WatchDriftsResponse) ProtoMessage() {}
 
 func (x *WatchDriftsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[12]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1025,7 +1140,7 @@ func (x *WatchDriftsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchDriftsResponse.ProtoReflect.Descriptor instead.
 func (*WatchDriftsResponse) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{12}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchDriftsResponse) GetType() DriftEventType {
@@ -1127,7 +1242,14 @@ const file_drift_monitoring_v1_drift_proto_rawDesc = "" +
 	"\x12UpdateDriftRequest\x126\n" +
 	"\x05drift\x18\x01 \x01(\v2\x1a.drift_monitoring.v1.DriftB\x04\xe2A\x01\x02R\x05drift\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"`\n" +
+	"updateMask\"\xa6\x01\n" +
+	"\x16RenewDriftLeaseRequest\x12)\n" +
+	"\rexperiment_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\fexperimentId\x12\x1f\n" +
+	"\bdrift_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\adriftId\x12@\n" +
+	"\x0elease_duration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\rleaseDuration\"\x9b\x01\n" +
+	"\x17RenewDriftLeaseResponse\x128\n" +
+	"\x06status\x18\x01 \x01(\x0e2 .drift_monitoring.v1.DriftStatusR\x06status\x12F\n" +
+	"\x11lease_expire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x0fleaseExpireTime\"`\n" +
 	"\x12DeleteDriftRequest\x12)\n" +
 	"\rexperiment_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\fexperimentId\x12\x1f\n" +
 	"\bdrift_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\adriftId\"b\n" +
@@ -1151,14 +1273,15 @@ const file_drift_monitoring_v1_drift_proto_rawDesc = "" +
 	"\x18DRIFT_EVENT_TYPE_CREATED\x10\x01\x12\x1c\n" +
 	"\x18DRIFT_EVENT_TYPE_UPDATED\x10\x02\x12\x1c\n" +
 	"\x18DRIFT_EVENT_TYPE_DELETED\x10\x03\x12\x1e\n" +
-	"\x1aDRIFT_EVENT_TYPE_HEARTBEAT\x10\x042\xac\b\n" +
+	"\x1aDRIFT_EVENT_TYPE_HEARTBEAT\x10\x042\xe4\t\n" +
 	"\fDriftService\x12\x89\x01\n" +
 	"\vCreateDrift\x12'.drift_monitoring.v1.CreateDriftRequest\x1a\x1a.drift_monitoring.v1.Drift\"5\x82\xd3\xe4\x93\x02/:\x05drift\"&/v1/experiments/{experiment_id}/drifts\x12\xb1\x01\n" +
 	"\x11BatchCreateDrifts\x12-.drift_monitoring.v1.BatchCreateDriftsRequest\x1a..drift_monitoring.v1.BatchCreateDriftsResponse\"=\x82\xd3\xe4\x93\x027:\x01*\"2/v1/experiments/{experiment_id}/drifts:batchCreate\x12\x87\x01\n" +
 	"\bGetDrift\x12$.drift_monitoring.v1.GetDriftRequest\x1a\x1a.drift_monitoring.v1.Drift\"9\x82\xd3\xe4\x93\x023\x121/v1/experiments/{experiment_id}/drifts/{drift_id}\x12\x8d\x01\n" +
 	"\n" +
 	"ListDrifts\x12&.drift_monitoring.v1.ListDriftsRequest\x1a'.drift_monitoring.v1.ListDriftsResponse\".\x82\xd3\xe4\x93\x02(\x12&/v1/experiments/{experiment_id}/drifts\x12\x9a\x01\n" +
-	"\vUpdateDrift\x12'.drift_monitoring.v1.UpdateDriftRequest\x1a\x1a.drift_monitoring.v1.Drift\"F\x82\xd3\xe4\x93\x02@:\x05drift27/v1/experiments/{drift.experiment_id}/drifts/{drift.id}\x12\x89\x01\n" +
+	"\vUpdateDrift\x12'.drift_monitoring.v1.UpdateDriftRequest\x1a\x1a.drift_monitoring.v1.Drift\"F\x82\xd3\xe4\x93\x02@:\x05drift27/v1/experiments/{drift.experiment_id}/drifts/{drift.id}\x12\xb5\x01\n" +
+	"\x0fRenewDriftLease\x12+.drift_monitoring.v1.RenewDriftLeaseRequest\x1a,.drift_monitoring.v1.RenewDriftLeaseResponse\"G\x82\xd3\xe4\x93\x02A:\x01*\"</v1/experiments/{experiment_id}/drifts/{drift_id}:renewLease\x12\x89\x01\n" +
 	"\vDeleteDrift\x12'.drift_monitoring.v1.DeleteDriftRequest\x1a\x16.google.protobuf.Empty\"9\x82\xd3\xe4\x93\x023*1/v1/experiments/{experiment_id}/drifts/{drift_id}\x12\x98\x01\n" +
 	"\vWatchDrifts\x12'.drift_monitoring.v1.WatchDriftsRequest\x1a(.drift_monitoring.v1.WatchDriftsResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v1/experiments/{experiment_id}/drifts:watch0\x01b\x06proto3"
 
@@ -1175,7 +1298,7 @@ func file_drift_monitoring_v1_drift_proto_rawDescGZIP() []byte {
 }
 
 var file_drift_monitoring_v1_drift_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_drift_monitoring_v1_drift_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_drift_monitoring_v1_drift_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_drift_monitoring_v1_drift_proto_goTypes = []any{
 	(DriftStatus)(0),                  // 0: drift_monitoring.v1.DriftStatus
 	(DriftEventType)(0),               // 1: drift_monitoring.v1.DriftEventType
@@ -1189,56 +1312,63 @@ var file_drift_monitoring_v1_drift_proto_goTypes = []any{
 	(*ListDriftsRequest)(nil),         // 9: drift_monitoring.v1.ListDriftsRequest
 	(*ListDriftsResponse)(nil),        // 10: drift_monitoring.v1.ListDriftsResponse
 	(*UpdateDriftRequest)(nil),        // 11: drift_monitoring.v1.UpdateDriftRequest
-	(*DeleteDriftRequest)(nil),        // 12: drift_monitoring.v1.DeleteDriftRequest
-	(*WatchDriftsRequest)(nil),        // 13: drift_monitoring.v1.WatchDriftsRequest
-	(*WatchDriftsResponse)(nil),       // 14: drift_monitoring.v1.WatchDriftsResponse
-	(*structpb.Struct)(nil),           // 15: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),     // 16: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 17: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),     // 18: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),             // 19: google.protobuf.Empty
+	(*RenewDriftLeaseRequest)(nil),    // 12: drift_monitoring.v1.RenewDriftLeaseRequest
+	(*RenewDriftLeaseResponse)(nil),   // 13: drift_monitoring.v1.RenewDriftLeaseResponse
+	(*DeleteDriftRequest)(nil),        // 14: drift_monitoring.v1.DeleteDriftRequest
+	(*WatchDriftsRequest)(nil),        // 15: drift_monitoring.v1.WatchDriftsRequest
+	(*WatchDriftsResponse)(nil),       // 16: drift_monitoring.v1.WatchDriftsResponse
+	(*structpb.Struct)(nil),           // 17: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),     // 18: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 19: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),     // 20: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),             // 21: google.protobuf.Empty
 }
 var file_drift_monitoring_v1_drift_proto_depIdxs = []int32{
-	15, // 0: drift_monitoring.v1.DriftResult.parameters:type_name -> google.protobuf.Struct
+	17, // 0: drift_monitoring.v1.DriftResult.parameters:type_name -> google.protobuf.Struct
 	2,  // 1: drift_monitoring.v1.DriftResult.features:type_name -> drift_monitoring.v1.FeatureResult
 	0,  // 2: drift_monitoring.v1.Drift.status:type_name -> drift_monitoring.v1.DriftStatus
 	3,  // 3: drift_monitoring.v1.Drift.concept_drift:type_name -> drift_monitoring.v1.DriftResult
 	3,  // 4: drift_monitoring.v1.Drift.data_drift:type_name -> drift_monitoring.v1.DriftResult
 	3,  // 5: drift_monitoring.v1.Drift.result:type_name -> drift_monitoring.v1.DriftResult
-	16, // 6: drift_monitoring.v1.Drift.create_time:type_name -> google.protobuf.Timestamp
-	16, // 7: drift_monitoring.v1.Drift.start_time:type_name -> google.protobuf.Timestamp
-	16, // 8: drift_monitoring.v1.Drift.end_time:type_name -> google.protobuf.Timestamp
-	16, // 9: drift_monitoring.v1.Drift.update_time:type_name -> google.protobuf.Timestamp
-	17, // 10: drift_monitoring.v1.Drift.lease_duration:type_name -> google.protobuf.Duration
-	16, // 11: drift_monitoring.v1.Drift.lease_expire_time:type_name -> google.protobuf.Timestamp
+	18, // 6: drift_monitoring.v1.Drift.create_time:type_name -> google.protobuf.Timestamp
+	18, // 7: drift_monitoring.v1.Drift.start_time:type_name -> google.protobuf.Timestamp
+	18, // 8: drift_monitoring.v1.Drift.end_time:type_name -> google.protobuf.Timestamp
+	18, // 9: drift_monitoring.v1.Drift.update_time:type_name -> google.protobuf.Timestamp
+	19, // 10: drift_monitoring.v1.Drift.lease_duration:type_name -> google.protobuf.Duration
+	18, // 11: drift_monitoring.v1.Drift.lease_expire_time:type_name -> google.protobuf.Timestamp
 	4,  // 12: drift_monitoring.v1.CreateDriftRequest.drift:type_name -> drift_monitoring.v1.Drift
 	5,  // 13: drift_monitoring.v1.BatchCreateDriftsRequest.requests:type_name -> drift_monitoring.v1.CreateDriftRequest
 	4,  // 14: drift_monitoring.v1.BatchCreateDriftsResponse.drifts:type_name -> drift_monitoring.v1.Drift
 	4,  // 15: drift_monitoring.v1.ListDriftsResponse.drifts:type_name -> drift_monitoring.v1.Drift
 	4,  // 16: drift_monitoring.v1.UpdateDriftRequest.drift:type_name -> drift_monitoring.v1.Drift
-	18, // 17: drift_monitoring.v1.UpdateDriftRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,  // 18: drift_monitoring.v1.WatchDriftsResponse.type:type_name -> drift_monitoring.v1.DriftEventType
-	4,  // 19: drift_monitoring.v1.WatchDriftsResponse.drift:type_name -> drift_monitoring.v1.Drift
-	16, // 20: drift_monitoring.v1.WatchDriftsResponse.event_time:type_name -> google.protobuf.Timestamp
-	5,  // 21: drift_monitoring.v1.DriftService.CreateDrift:input_type -> drift_monitoring.v1.CreateDriftRequest
-	6,  // 22: drift_monitoring.v1.DriftService.BatchCreateDrifts:input_type -> drift_monitoring.v1.BatchCreateDriftsRequest
-	8,  // 23: drift_monitoring.v1.DriftService.GetDrift:input_type -> drift_monitoring.v1.GetDriftRequest
-	9,  // 24: drift_monitoring.v1.DriftService.ListDrifts:input_type -> drift_monitoring.v1.ListDriftsRequest
-	11, // 25: drift_monitoring.v1.DriftService.UpdateDrift:input_type -> drift_monitoring.v1.UpdateDriftRequest
-	12, // 26: drift_monitoring.v1.DriftService.DeleteDrift:input_type -> drift_monitoring.v1.DeleteDriftRequest
-	13, // 27: drift_monitoring.v1.DriftService.WatchDrifts:input_type -> drift_monitoring.v1.WatchDriftsRequest
-	4,  // 28: drift_monitoring.v1.DriftService.CreateDrift:output_type -> drift_monitoring.v1.Drift
-	7,  // 29: drift_monitoring.v1.DriftService.BatchCreateDrifts:output_type -> drift_monitoring.v1.BatchCreateDriftsResponse
-	4,  // 30: drift_monitoring.v1.DriftService.GetDrift:output_type -> drift_monitoring.v1.Drift
-	10, // 31: drift_monitoring.v1.DriftService.ListDrifts:output_type -> drift_monitoring.v1.ListDriftsResponse
-	4,  // 32: drift_monitoring.v1.DriftService.UpdateDrift:output_type -> drift_monitoring.v1.Drift
-	19, // 33: drift_monitoring.v1.DriftService.DeleteDrift:output_type -> google.protobuf.Empty
-	14, // 34: drift_monitoring.v1.DriftService.WatchDrifts:output_type -> drift_monitoring.v1.WatchDriftsResponse
-	28, // [28:35] is the sub-list for method output_type
-	21, // [21:28] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	20, // 17: drift_monitoring.v1.UpdateDriftRequest.update_mask:type_name -> google.protobuf.FieldMask
+	19, // 18: drift_monitoring.v1.RenewDriftLeaseRequest.lease_duration:type_name -> google.protobuf.Duration
+	0,  // 19: drift_monitoring.v1.RenewDriftLeaseResponse.status:type_name -> drift_monitoring.v1.DriftStatus
+	18, // 20: drift_monitoring.v1.RenewDriftLeaseResponse.lease_expire_time:type_name -> google.protobuf.Timestamp
+	1,  // 21: drift_monitoring.v1.WatchDriftsResponse.type:type_name -> drift_monitoring.v1.DriftEventType
+	4,  // 22: drift_monitoring.v1.WatchDriftsResponse.drift:type_name -> drift_monitoring.v1.Drift
+	18, // 23: drift_monitoring.v1.WatchDriftsResponse.event_time:type_name -> google.protobuf.Timestamp
+	5,  // 24: drift_monitoring.v1.DriftService.CreateDrift:input_type -> drift_monitoring.v1.CreateDriftRequest
+	6,  // 25: drift_monitoring.v1.DriftService.BatchCreateDrifts:input_type -> drift_monitoring.v1.BatchCreateDriftsRequest
+	8,  // 26: drift_monitoring.v1.DriftService.GetDrift:input_type -> drift_monitoring.v1.GetDriftRequest
+	9,  // 27: drift_monitoring.v1.DriftService.ListDrifts:input_type -> drift_monitoring.v1.ListDriftsRequest
+	11, // 28: drift_monitoring.v1.DriftService.UpdateDrift:input_type -> drift_monitoring.v1.UpdateDriftRequest
+	12, // 29: drift_monitoring.v1.DriftService.RenewDriftLease:input_type -> drift_monitoring.v1.RenewDriftLeaseRequest
+	14, // 30: drift_monitoring.v1.DriftService.DeleteDrift:input_type -> drift_monitoring.v1.DeleteDriftRequest
+	15, // 31: drift_monitoring.v1.DriftService.WatchDrifts:input_type -> drift_monitoring.v1.WatchDriftsRequest
+	4,  // 32: drift_monitoring.v1.DriftService.CreateDrift:output_type -> drift_monitoring.v1.Drift
+	7,  // 33: drift_monitoring.v1.DriftService.BatchCreateDrifts:output_type -> drift_monitoring.v1.BatchCreateDriftsResponse
+	4,  // 34: drift_monitoring.v1.DriftService.GetDrift:output_type -> drift_monitoring.v1.Drift
+	10, // 35: drift_monitoring.v1.DriftService.ListDrifts:output_type -> drift_monitoring.v1.ListDriftsResponse
+	4,  // 36: drift_monitoring.v1.DriftService.UpdateDrift:output_type -> drift_monitoring.v1.Drift
+	13, // 37: drift_monitoring.v1.DriftService.RenewDriftLease:output_type -> drift_monitoring.v1.RenewDriftLeaseResponse
+	21, // 38: drift_monitoring.v1.DriftService.DeleteDrift:output_type -> google.protobuf.Empty
+	16, // 39: drift_monitoring.v1.DriftService.WatchDrifts:output_type -> drift_monitoring.v1.WatchDriftsResponse
+	32, // [32:40] is the sub-list for method output_type
+	24, // [24:32] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_drift_monitoring_v1_drift_proto_init() }
@@ -1253,7 +1383,7 @@ func file_drift_monitoring_v1_drift_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_drift_monitoring_v1_drift_proto_rawDesc), len(file_drift_monitoring_v1_drift_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	DriftService_GetDrift_FullMethodName          = "/drift_monitoring.v1.DriftService/GetDrift"
 	DriftService_ListDrifts_FullMethodName        = "/drift_monitoring.v1.DriftService/ListDrifts"
 	DriftService_UpdateDrift_FullMethodName       = "/drift_monitoring.v1.DriftService/UpdateDrift"
+	DriftService_RenewDriftLease_FullMethodName   = "/drift_monitoring.v1.DriftService/RenewDriftLease"
 	DriftService_DeleteDrift_FullMethodName       = "/drift_monitoring.v1.DriftService/DeleteDrift"
 	DriftService_WatchDrifts_FullMethodName       = "/drift_monitoring.v1.DriftService/WatchDrifts"
 )
@@ -53,16 +54,25 @@ type DriftServiceClient interface {
 	// Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
 	// Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
 	// Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
-	// COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
-	// allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
-	// setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
+	// COMPLETED or FAILED; COMPLETED and FAILED never become RUNNING again (either may be corrected to the
+	// other). Setting the current status again is always allowed (replays are harmless). Any other change
+	// is FAILED_PRECONDITION naming the current status; setting LOST on a drift that is not LOST is
+	// INVALID_ARGUMENT (only the server declares a run lost).
 	UpdateDrift(ctx context.Context, in *UpdateDriftRequest, opts ...grpc.CallOption) (*Drift, error)
+	// The job's heartbeat: renews the lease of a RUNNING drift for lease_duration (or the drift's own);
+	// needs EDIT. Renewing does not append a watch event. A LOST drift becomes RUNNING again (the job was
+	// unreachable, not dead; watchers get the change). Returns the status and the new expiry.
+	// FAILED_PRECONDITION naming the status when the drift is COMPLETED or FAILED; INVALID_ARGUMENT on
+	// lease_duration when neither the request nor the drift has one.
+	RenewDriftLease(ctx context.Context, in *RenewDriftLeaseRequest, opts ...grpc.CallOption) (*RenewDriftLeaseResponse, error)
 	// Deletes one drift; needs EDIT.
 	DeleteDrift(ctx context.Context, in *DeleteDriftRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Streams changes to the drifts of an experiment, in the order they happened; needs READ.
 	// Without resume_token the stream starts at the present; with the resume_token of any received
 	// event it continues right after that event, with no gap and no duplicate. Heartbeats carry the
-	// current resume_token. Ends with NOT_FOUND when the experiment is deleted, and with
+	// current resume_token. Ends with NOT_FOUND when the experiment is deleted or the caller can no
+	// longer read it (a grant removed, made private: re-checked on every process within about a second),
+	// with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
 	// OUT_OF_RANGE when the token is older than the retained event log.
 	WatchDrifts(ctx context.Context, in *WatchDriftsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchDriftsResponse], error)
 }
@@ -125,6 +135,16 @@ func (c *driftServiceClient) UpdateDrift(ctx context.Context, in *UpdateDriftReq
 	return out, nil
 }
 
+func (c *driftServiceClient) RenewDriftLease(ctx context.Context, in *RenewDriftLeaseRequest, opts ...grpc.CallOption) (*RenewDriftLeaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RenewDriftLeaseResponse)
+	err := c.cc.Invoke(ctx, DriftService_RenewDriftLease_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *driftServiceClient) DeleteDrift(ctx context.Context, in *DeleteDriftRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(emptypb.Empty)
@@ -178,16 +198,25 @@ type DriftServiceServer interface {
 	// Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
 	// Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
 	// Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
-	// COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
-	// allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
-	// setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
+	// COMPLETED or FAILED; COMPLETED and FAILED never become RUNNING again (either may be corrected to the
+	// other). Setting the current status again is always allowed (replays are harmless). Any other change
+	// is FAILED_PRECONDITION naming the current status; setting LOST on a drift that is not LOST is
+	// INVALID_ARGUMENT (only the server declares a run lost).
 	UpdateDrift(context.Context, *UpdateDriftRequest) (*Drift, error)
+	// The job's heartbeat: renews the lease of a RUNNING drift for lease_duration (or the drift's own);
+	// needs EDIT. Renewing does not append a watch event. A LOST drift becomes RUNNING again (the job was
+	// unreachable, not dead; watchers get the change). Returns the status and the new expiry.
+	// FAILED_PRECONDITION naming the status when the drift is COMPLETED or FAILED; INVALID_ARGUMENT on
+	// lease_duration when neither the request nor the drift has one.
+	RenewDriftLease(context.Context, *RenewDriftLeaseRequest) (*RenewDriftLeaseResponse, error)
 	// Deletes one drift; needs EDIT.
 	DeleteDrift(context.Context, *DeleteDriftRequest) (*emptypb.Empty, error)
 	// Streams changes to the drifts of an experiment, in the order they happened; needs READ.
 	// Without resume_token the stream starts at the present; with the resume_token of any received
 	// event it continues right after that event, with no gap and no duplicate. Heartbeats carry the
-	// current resume_token. Ends with NOT_FOUND when the experiment is deleted, and with
+	// current resume_token. Ends with NOT_FOUND when the experiment is deleted or the caller can no
+	// longer read it (a grant removed, made private: re-checked on every process within about a second),
+	// with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
 	// OUT_OF_RANGE when the token is older than the retained event log.
 	WatchDrifts(*WatchDriftsRequest, grpc.ServerStreamingServer[WatchDriftsResponse]) error
 	mustEmbedUnimplementedDriftServiceServer()
@@ -214,6 +243,9 @@ func (UnimplementedDriftServiceServer) ListDrifts(context.Context, *ListDriftsRe
 }
 func (UnimplementedDriftServiceServer) UpdateDrift(context.Context, *UpdateDriftRequest) (*Drift, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateDrift not implemented")
+}
+func (UnimplementedDriftServiceServer) RenewDriftLease(context.Context, *RenewDriftLeaseRequest) (*RenewDriftLeaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RenewDriftLease not implemented")
 }
 func (UnimplementedDriftServiceServer) DeleteDrift(context.Context, *DeleteDriftRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteDrift not implemented")
@@ -332,6 +364,24 @@ func _DriftService_UpdateDrift_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DriftService_RenewDriftLease_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RenewDriftLeaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriftServiceServer).RenewDriftLease(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DriftService_RenewDriftLease_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriftServiceServer).RenewDriftLease(ctx, req.(*RenewDriftLeaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DriftService_DeleteDrift_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(DeleteDriftRequest)
 	if err := dec(in); err != nil {
@@ -387,6 +437,10 @@ var DriftService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateDrift",
 			Handler:    _DriftService_UpdateDrift_Handler,
+		},
+		{
+			MethodName: "RenewDriftLease",
+			Handler:    _DriftService_RenewDriftLease_Handler,
 		},
 		{
 			MethodName: "DeleteDrift",

@@ -1,7 +1,7 @@
 // The friendly drift filter controls, turned into the server's filter language (docs/api.md, "Filters").
 // The server does the filtering; this only writes the text, quoting every user value.
 
-export const STATUSES = ["RUNNING", "COMPLETED", "FAILED"] as const;
+export const STATUSES = ["RUNNING", "COMPLETED", "FAILED", "LOST"] as const;
 export type Status = (typeof STATUSES)[number];
 
 export interface DriftQuery {

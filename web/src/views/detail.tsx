@@ -25,7 +25,8 @@ export function DriftDetail({ api, experimentId, driftId, known, onClose }: Prop
         <>
           <dl>
             <dt>Model</dt><dd>{drift.model}</dd>
-            <dt>Status</dt><dd>{statusName(drift.status).toLowerCase()}</dd>
+            <dt>Status</dt><dd><span class={`status ${statusName(drift.status).toLowerCase()}`}>{statusName(drift.status).toLowerCase()}</span></dd>
+            {drift.statusReason && <><dt>Why</dt><dd class="wrap" data-testid="status-reason">{drift.statusReason}</dd></>}
             <dt>Tags</dt><dd>{drift.tags.join(", ") || "–"}</dd>
             <dt>Started</dt><dd>{time(drift.startTime)}</dd>
             <dt>Ended</dt><dd>{time(drift.endTime) || "–"}</dd>

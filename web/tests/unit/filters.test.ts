@@ -25,6 +25,9 @@ describe("buildFilter", () => {
         " AND start_time >= 2026-11-01 AND start_time < 2026-12-01 AND (a = 1 OR b = 2)",
     );
   });
+  it("filters lost runs by their own status", () => {
+    expect(buildFilter({ ...EMPTY_QUERY, status: ["LOST"] })).toBe("status = LOST");
+  });
   it("passes a lone raw filter through unchanged", () => {
     expect(buildFilter({ ...EMPTY_QUERY, text: " error_message:* " })).toBe("error_message:*");
   });

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file drift_monitoring/v1/drift.proto.
  */
 export const file_drift_monitoring_v1_drift: GenFile = /*@__PURE__*/
-  fileDesc("Ch9kcmlmdF9tb25pdG9yaW5nL3YxL2RyaWZ0LnByb3RvEhNkcmlmdF9tb25pdG9yaW5nLnYxIpsBCg1GZWF0dXJlUmVzdWx0Eg8KB2ZlYXR1cmUYASABKAkSDAoEdGVzdBgCIAEoCRIRCglzdGF0aXN0aWMYAyABKAESFAoHcF92YWx1ZRgEIAEoAUgAiAEBEhYKCXRocmVzaG9sZBgFIAEoAUgBiAEBEhAKCGRldGVjdGVkGAYgASgIQgoKCF9wX3ZhbHVlQgwKCl90aHJlc2hvbGQiggEKC0RyaWZ0UmVzdWx0EhAKCGRldGVjdGVkGAEgASgIEisKCnBhcmFtZXRlcnMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjQKCGZlYXR1cmVzGAMgAygLMiIuZHJpZnRfbW9uaXRvcmluZy52MS5GZWF0dXJlUmVzdWx0IrMFCgVEcmlmdBIQCgJpZBgBIAEoCUIE4kEBAxIbCg1leHBlcmltZW50X2lkGAIgASgJQgTiQQEDEhMKBW1vZGVsGAMgASgJQgTiQQECEjAKBnN0YXR1cxgEIAEoDjIgLmRyaWZ0X21vbml0b3JpbmcudjEuRHJpZnRTdGF0dXMSDAoEdGFncxgFIAMoCRI3Cg1jb25jZXB0X2RyaWZ0GAYgASgLMiAuZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdFJlc3VsdBI0CgpkYXRhX2RyaWZ0GAcgASgLMiAuZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdFJlc3VsdBIwCgZyZXN1bHQYCCABKAsyIC5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0UmVzdWx0EhUKDWVycm9yX21lc3NhZ2UYCSABKAkSNQoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEi4KCnN0YXJ0X3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1Cgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSFQoHY3JlYXRvchgOIAEoCUIE4kEBAxIxCg5sZWFzZV9kdXJhdGlvbhgPIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI7ChFsZWFzZV9leHBpcmVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSGwoNc3RhdHVzX3JlYXNvbhgRIAEoCUIE4kEBAyJ2ChJDcmVhdGVEcmlmdFJlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhIvCgVkcmlmdBgCIAEoCzIaLmRyaWZ0X21vbml0b3JpbmcudjEuRHJpZnRCBOJBAQISEgoKcmVxdWVzdF9pZBgDIAEoCSJ4ChhCYXRjaENyZWF0ZURyaWZ0c1JlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhI/CghyZXF1ZXN0cxgCIAMoCzInLmRyaWZ0X21vbml0b3JpbmcudjEuQ3JlYXRlRHJpZnRSZXF1ZXN0QgTiQQECIkcKGUJhdGNoQ3JlYXRlRHJpZnRzUmVzcG9uc2USKgoGZHJpZnRzGAEgAygLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdCJGCg9HZXREcmlmdFJlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhIWCghkcmlmdF9pZBgCIAEoCUIE4kEBAiJ5ChFMaXN0RHJpZnRzUmVxdWVzdBIbCg1leHBlcmltZW50X2lkGAEgASgJQgTiQQECEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEg4KBmZpbHRlchgEIAEoCRIQCghvcmRlcl9ieRgFIAEoCSJZChJMaXN0RHJpZnRzUmVzcG9uc2USKgoGZHJpZnRzGAEgAygLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkidgoSVXBkYXRlRHJpZnRSZXF1ZXN0Ei8KBWRyaWZ0GAEgASgLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdEIE4kEBAhIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siSQoSRGVsZXRlRHJpZnRSZXF1ZXN0EhsKDWV4cGVyaW1lbnRfaWQYASABKAlCBOJBAQISFgoIZHJpZnRfaWQYAiABKAlCBOJBAQIiRwoSV2F0Y2hEcmlmdHNSZXF1ZXN0EhsKDWV4cGVyaW1lbnRfaWQYASABKAlCBOJBAQISFAoMcmVzdW1lX3Rva2VuGAIgASgJIrkBChNXYXRjaERyaWZ0c1Jlc3BvbnNlEjEKBHR5cGUYASABKA4yIy5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0RXZlbnRUeXBlEikKBWRyaWZ0GAIgASgLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdBIUCgxyZXN1bWVfdG9rZW4YAyABKAkSLgoKZXZlbnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqkQEKC0RyaWZ0U3RhdHVzEhwKGERSSUZUX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFERSSUZUX1NUQVRVU19SVU5OSU5HEAESGgoWRFJJRlRfU1RBVFVTX0NPTVBMRVRFRBACEhcKE0RSSUZUX1NUQVRVU19GQUlMRUQQAxIVChFEUklGVF9TVEFUVVNfTE9TVBAEKqwBCg5EcmlmdEV2ZW50VHlwZRIgChxEUklGVF9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYRFJJRlRfRVZFTlRfVFlQRV9DUkVBVEVEEAESHAoYRFJJRlRfRVZFTlRfVFlQRV9VUERBVEVEEAISHAoYRFJJRlRfRVZFTlRfVFlQRV9ERUxFVEVEEAMSHgoaRFJJRlRfRVZFTlRfVFlQRV9IRUFSVEJFQVQQBDKsCAoMRHJpZnRTZXJ2aWNlEokBCgtDcmVhdGVEcmlmdBInLmRyaWZ0X21vbml0b3JpbmcudjEuQ3JlYXRlRHJpZnRSZXF1ZXN0GhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdCI1gtPkkwIvOgVkcmlmdCImL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50X2lkfS9kcmlmdHMSsQEKEUJhdGNoQ3JlYXRlRHJpZnRzEi0uZHJpZnRfbW9uaXRvcmluZy52MS5CYXRjaENyZWF0ZURyaWZ0c1JlcXVlc3QaLi5kcmlmdF9tb25pdG9yaW5nLnYxLkJhdGNoQ3JlYXRlRHJpZnRzUmVzcG9uc2UiPYLT5JMCNzoBKiIyL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50X2lkfS9kcmlmdHM6YmF0Y2hDcmVhdGUShwEKCEdldERyaWZ0EiQuZHJpZnRfbW9uaXRvcmluZy52MS5HZXREcmlmdFJlcXVlc3QaGi5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0IjmC0+STAjMSMS92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vZHJpZnRzL3tkcmlmdF9pZH0SjQEKCkxpc3REcmlmdHMSJi5kcmlmdF9tb25pdG9yaW5nLnYxLkxpc3REcmlmdHNSZXF1ZXN0GicuZHJpZnRfbW9uaXRvcmluZy52MS5MaXN0RHJpZnRzUmVzcG9uc2UiLoLT5JMCKBImL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50X2lkfS9kcmlmdHMSmgEKC1VwZGF0ZURyaWZ0EicuZHJpZnRfbW9uaXRvcmluZy52MS5VcGRhdGVEcmlmdFJlcXVlc3QaGi5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0IkaC0+STAkA6BWRyaWZ0MjcvdjEvZXhwZXJpbWVudHMve2RyaWZ0LmV4cGVyaW1lbnRfaWR9L2RyaWZ0cy97ZHJpZnQuaWR9EokBCgtEZWxldGVEcmlmdBInLmRyaWZ0X21vbml0b3JpbmcudjEuRGVsZXRlRHJpZnRSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IjmC0+STAjMqMS92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vZHJpZnRzL3tkcmlmdF9pZH0SmAEKC1dhdGNoRHJpZnRzEicuZHJpZnRfbW9uaXRvcmluZy52MS5XYXRjaERyaWZ0c1JlcXVlc3QaKC5kcmlmdF9tb25pdG9yaW5nLnYxLldhdGNoRHJpZnRzUmVzcG9uc2UiNILT5JMCLhIsL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50X2lkfS9kcmlmdHM6d2F0Y2gwAWIGcHJvdG8z", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch9kcmlmdF9tb25pdG9yaW5nL3YxL2RyaWZ0LnByb3RvEhNkcmlmdF9tb25pdG9yaW5nLnYxIpsBCg1GZWF0dXJlUmVzdWx0Eg8KB2ZlYXR1cmUYASABKAkSDAoEdGVzdBgCIAEoCRIRCglzdGF0aXN0aWMYAyABKAESFAoHcF92YWx1ZRgEIAEoAUgAiAEBEhYKCXRocmVzaG9sZBgFIAEoAUgBiAEBEhAKCGRldGVjdGVkGAYgASgIQgoKCF9wX3ZhbHVlQgwKCl90aHJlc2hvbGQiggEKC0RyaWZ0UmVzdWx0EhAKCGRldGVjdGVkGAEgASgIEisKCnBhcmFtZXRlcnMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjQKCGZlYXR1cmVzGAMgAygLMiIuZHJpZnRfbW9uaXRvcmluZy52MS5GZWF0dXJlUmVzdWx0IrMFCgVEcmlmdBIQCgJpZBgBIAEoCUIE4kEBAxIbCg1leHBlcmltZW50X2lkGAIgASgJQgTiQQEDEhMKBW1vZGVsGAMgASgJQgTiQQECEjAKBnN0YXR1cxgEIAEoDjIgLmRyaWZ0X21vbml0b3JpbmcudjEuRHJpZnRTdGF0dXMSDAoEdGFncxgFIAMoCRI3Cg1jb25jZXB0X2RyaWZ0GAYgASgLMiAuZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdFJlc3VsdBI0CgpkYXRhX2RyaWZ0GAcgASgLMiAuZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdFJlc3VsdBIwCgZyZXN1bHQYCCABKAsyIC5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0UmVzdWx0EhUKDWVycm9yX21lc3NhZ2UYCSABKAkSNQoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEi4KCnN0YXJ0X3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1Cgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSFQoHY3JlYXRvchgOIAEoCUIE4kEBAxIxCg5sZWFzZV9kdXJhdGlvbhgPIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI7ChFsZWFzZV9leHBpcmVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSGwoNc3RhdHVzX3JlYXNvbhgRIAEoCUIE4kEBAyJ2ChJDcmVhdGVEcmlmdFJlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhIvCgVkcmlmdBgCIAEoCzIaLmRyaWZ0X21vbml0b3JpbmcudjEuRHJpZnRCBOJBAQISEgoKcmVxdWVzdF9pZBgDIAEoCSJ4ChhCYXRjaENyZWF0ZURyaWZ0c1JlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhI/CghyZXF1ZXN0cxgCIAMoCzInLmRyaWZ0X21vbml0b3JpbmcudjEuQ3JlYXRlRHJpZnRSZXF1ZXN0QgTiQQECIkcKGUJhdGNoQ3JlYXRlRHJpZnRzUmVzcG9uc2USKgoGZHJpZnRzGAEgAygLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdCJGCg9HZXREcmlmdFJlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhIWCghkcmlmdF9pZBgCIAEoCUIE4kEBAiJ5ChFMaXN0RHJpZnRzUmVxdWVzdBIbCg1leHBlcmltZW50X2lkGAEgASgJQgTiQQECEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEg4KBmZpbHRlchgEIAEoCRIQCghvcmRlcl9ieRgFIAEoCSJZChJMaXN0RHJpZnRzUmVzcG9uc2USKgoGZHJpZnRzGAEgAygLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkidgoSVXBkYXRlRHJpZnRSZXF1ZXN0Ei8KBWRyaWZ0GAEgASgLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdEIE4kEBAhIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2sigAEKFlJlbmV3RHJpZnRMZWFzZVJlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhIWCghkcmlmdF9pZBgCIAEoCUIE4kEBAhIxCg5sZWFzZV9kdXJhdGlvbhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKCAQoXUmVuZXdEcmlmdExlYXNlUmVzcG9uc2USMAoGc3RhdHVzGAEgASgOMiAuZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdFN0YXR1cxI1ChFsZWFzZV9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSQoSRGVsZXRlRHJpZnRSZXF1ZXN0EhsKDWV4cGVyaW1lbnRfaWQYASABKAlCBOJBAQISFgoIZHJpZnRfaWQYAiABKAlCBOJBAQIiRwoSV2F0Y2hEcmlmdHNSZXF1ZXN0EhsKDWV4cGVyaW1lbnRfaWQYASABKAlCBOJBAQISFAoMcmVzdW1lX3Rva2VuGAIgASgJIrkBChNXYXRjaERyaWZ0c1Jlc3BvbnNlEjEKBHR5cGUYASABKA4yIy5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0RXZlbnRUeXBlEikKBWRyaWZ0GAIgASgLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdBIUCgxyZXN1bWVfdG9rZW4YAyABKAkSLgoKZXZlbnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqkQEKC0RyaWZ0U3RhdHVzEhwKGERSSUZUX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFERSSUZUX1NUQVRVU19SVU5OSU5HEAESGgoWRFJJRlRfU1RBVFVTX0NPTVBMRVRFRBACEhcKE0RSSUZUX1NUQVRVU19GQUlMRUQQAxIVChFEUklGVF9TVEFUVVNfTE9TVBAEKqwBCg5EcmlmdEV2ZW50VHlwZRIgChxEUklGVF9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYRFJJRlRfRVZFTlRfVFlQRV9DUkVBVEVEEAESHAoYRFJJRlRfRVZFTlRfVFlQRV9VUERBVEVEEAISHAoYRFJJRlRfRVZFTlRfVFlQRV9ERUxFVEVEEAMSHgoaRFJJRlRfRVZFTlRfVFlQRV9IRUFSVEJFQVQQBDLkCQoMRHJpZnRTZXJ2aWNlEokBCgtDcmVhdGVEcmlmdBInLmRyaWZ0X21vbml0b3JpbmcudjEuQ3JlYXRlRHJpZnRSZXF1ZXN0GhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdCI1gtPkkwIvOgVkcmlmdCImL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50X2lkfS9kcmlmdHMSsQEKEUJhdGNoQ3JlYXRlRHJpZnRzEi0uZHJpZnRfbW9uaXRvcmluZy52MS5CYXRjaENyZWF0ZURyaWZ0c1JlcXVlc3QaLi5kcmlmdF9tb25pdG9yaW5nLnYxLkJhdGNoQ3JlYXRlRHJpZnRzUmVzcG9uc2UiPYLT5JMCNzoBKiIyL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50X2lkfS9kcmlmdHM6YmF0Y2hDcmVhdGUShwEKCEdldERyaWZ0EiQuZHJpZnRfbW9uaXRvcmluZy52MS5HZXREcmlmdFJlcXVlc3QaGi5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0IjmC0+STAjMSMS92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vZHJpZnRzL3tkcmlmdF9pZH0SjQEKCkxpc3REcmlmdHMSJi5kcmlmdF9tb25pdG9yaW5nLnYxLkxpc3REcmlmdHNSZXF1ZXN0GicuZHJpZnRfbW9uaXRvcmluZy52MS5MaXN0RHJpZnRzUmVzcG9uc2UiLoLT5JMCKBImL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50X2lkfS9kcmlmdHMSmgEKC1VwZGF0ZURyaWZ0EicuZHJpZnRfbW9uaXRvcmluZy52MS5VcGRhdGVEcmlmdFJlcXVlc3QaGi5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0IkaC0+STAkA6BWRyaWZ0MjcvdjEvZXhwZXJpbWVudHMve2RyaWZ0LmV4cGVyaW1lbnRfaWR9L2RyaWZ0cy97ZHJpZnQuaWR9ErUBCg9SZW5ld0RyaWZ0TGVhc2USKy5kcmlmdF9tb25pdG9yaW5nLnYxLlJlbmV3RHJpZnRMZWFzZVJlcXVlc3QaLC5kcmlmdF9tb25pdG9yaW5nLnYxLlJlbmV3RHJpZnRMZWFzZVJlc3BvbnNlIkeC0+STAkE6ASoiPC92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vZHJpZnRzL3tkcmlmdF9pZH06cmVuZXdMZWFzZRKJAQoLRGVsZXRlRHJpZnQSJy5kcmlmdF9tb25pdG9yaW5nLnYxLkRlbGV0ZURyaWZ0UmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSI5gtPkkwIzKjEvdjEvZXhwZXJpbWVudHMve2V4cGVyaW1lbnRfaWR9L2RyaWZ0cy97ZHJpZnRfaWR9EpgBCgtXYXRjaERyaWZ0cxInLmRyaWZ0X21vbml0b3JpbmcudjEuV2F0Y2hEcmlmdHNSZXF1ZXN0GiguZHJpZnRfbW9uaXRvcmluZy52MS5XYXRjaERyaWZ0c1Jlc3BvbnNlIjSC0+STAi4SLC92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vZHJpZnRzOndhdGNoMAFiBnByb3RvMw", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * The outcome of one statistical test on one feature.
@@ -192,7 +192,7 @@ export type Drift = Message<"drift_monitoring.v1.Drift"> & {
   creator: string;
 
   /**
-   * Opt-in liveness: a RUNNING drift whose lease is not renewed within this time
+   * Opt-in liveness: a RUNNING drift whose lease is not renewed (RenewDriftLease) within this time
    * becomes LOST. 1 s to 24 h, whole milliseconds; set at creation. Unset: never marked LOST.
    *
    * @generated from field: google.protobuf.Duration lease_duration = 15;
@@ -412,6 +412,60 @@ export const UpdateDriftRequestSchema: GenMessage<UpdateDriftRequest> = /*@__PUR
   messageDesc(file_drift_monitoring_v1_drift, 9);
 
 /**
+ * @generated from message drift_monitoring.v1.RenewDriftLeaseRequest
+ */
+export type RenewDriftLeaseRequest = Message<"drift_monitoring.v1.RenewDriftLeaseRequest"> & {
+  /**
+   * @generated from field: string experiment_id = 1;
+   */
+  experimentId: string;
+
+  /**
+   * @generated from field: string drift_id = 2;
+   */
+  driftId: string;
+
+  /**
+   * Replaces the drift's lease_duration (same bounds); unset keeps it. Required when the drift has none
+   * (how a REST caller that did not set one at creation opts in).
+   *
+   * @generated from field: google.protobuf.Duration lease_duration = 3;
+   */
+  leaseDuration?: Duration | undefined;
+};
+
+/**
+ * Describes the message drift_monitoring.v1.RenewDriftLeaseRequest.
+ * Use `create(RenewDriftLeaseRequestSchema)` to create a new message.
+ */
+export const RenewDriftLeaseRequestSchema: GenMessage<RenewDriftLeaseRequest> = /*@__PURE__*/
+  messageDesc(file_drift_monitoring_v1_drift, 10);
+
+/**
+ * @generated from message drift_monitoring.v1.RenewDriftLeaseResponse
+ */
+export type RenewDriftLeaseResponse = Message<"drift_monitoring.v1.RenewDriftLeaseResponse"> & {
+  /**
+   * RUNNING after a renewal (also when the drift was LOST).
+   *
+   * @generated from field: drift_monitoring.v1.DriftStatus status = 1;
+   */
+  status: DriftStatus;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp lease_expire_time = 2;
+   */
+  leaseExpireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message drift_monitoring.v1.RenewDriftLeaseResponse.
+ * Use `create(RenewDriftLeaseResponseSchema)` to create a new message.
+ */
+export const RenewDriftLeaseResponseSchema: GenMessage<RenewDriftLeaseResponse> = /*@__PURE__*/
+  messageDesc(file_drift_monitoring_v1_drift, 11);
+
+/**
  * @generated from message drift_monitoring.v1.DeleteDriftRequest
  */
 export type DeleteDriftRequest = Message<"drift_monitoring.v1.DeleteDriftRequest"> & {
@@ -431,7 +485,7 @@ export type DeleteDriftRequest = Message<"drift_monitoring.v1.DeleteDriftRequest
  * Use `create(DeleteDriftRequestSchema)` to create a new message.
  */
 export const DeleteDriftRequestSchema: GenMessage<DeleteDriftRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 10);
+  messageDesc(file_drift_monitoring_v1_drift, 12);
 
 /**
  * @generated from message drift_monitoring.v1.WatchDriftsRequest
@@ -455,7 +509,7 @@ export type WatchDriftsRequest = Message<"drift_monitoring.v1.WatchDriftsRequest
  * Use `create(WatchDriftsRequestSchema)` to create a new message.
  */
 export const WatchDriftsRequestSchema: GenMessage<WatchDriftsRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 11);
+  messageDesc(file_drift_monitoring_v1_drift, 13);
 
 /**
  * @generated from message drift_monitoring.v1.WatchDriftsResponse
@@ -491,7 +545,7 @@ export type WatchDriftsResponse = Message<"drift_monitoring.v1.WatchDriftsRespon
  * Use `create(WatchDriftsResponseSchema)` to create a new message.
  */
 export const WatchDriftsResponseSchema: GenMessage<WatchDriftsResponse> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 12);
+  messageDesc(file_drift_monitoring_v1_drift, 14);
 
 /**
  * @generated from enum drift_monitoring.v1.DriftStatus
@@ -635,9 +689,10 @@ export const DriftService: GenService<{
    * Updates the fields named in update_mask (or all populated fields when the mask is empty); needs EDIT.
    * Moving to COMPLETED or FAILED sets end_time unless given. Returns the updated drift.
    * Status changes follow the state machine in docs/leases.md: RUNNING and LOST may become RUNNING,
-   * COMPLETED or FAILED; COMPLETED and FAILED are final. Setting the current status again is always
-   * allowed (replays are harmless). Any other change is FAILED_PRECONDITION naming the current status;
-   * setting LOST on a drift that is not LOST is INVALID_ARGUMENT (only the server declares a run lost).
+   * COMPLETED or FAILED; COMPLETED and FAILED never become RUNNING again (either may be corrected to the
+   * other). Setting the current status again is always allowed (replays are harmless). Any other change
+   * is FAILED_PRECONDITION naming the current status; setting LOST on a drift that is not LOST is
+   * INVALID_ARGUMENT (only the server declares a run lost).
    *
    * @generated from rpc drift_monitoring.v1.DriftService.UpdateDrift
    */
@@ -645,6 +700,20 @@ export const DriftService: GenService<{
     methodKind: "unary";
     input: typeof UpdateDriftRequestSchema;
     output: typeof DriftSchema;
+  },
+  /**
+   * The job's heartbeat: renews the lease of a RUNNING drift for lease_duration (or the drift's own);
+   * needs EDIT. Renewing does not append a watch event. A LOST drift becomes RUNNING again (the job was
+   * unreachable, not dead; watchers get the change). Returns the status and the new expiry.
+   * FAILED_PRECONDITION naming the status when the drift is COMPLETED or FAILED; INVALID_ARGUMENT on
+   * lease_duration when neither the request nor the drift has one.
+   *
+   * @generated from rpc drift_monitoring.v1.DriftService.RenewDriftLease
+   */
+  renewDriftLease: {
+    methodKind: "unary";
+    input: typeof RenewDriftLeaseRequestSchema;
+    output: typeof RenewDriftLeaseResponseSchema;
   },
   /**
    * Deletes one drift; needs EDIT.
@@ -660,7 +729,9 @@ export const DriftService: GenService<{
    * Streams changes to the drifts of an experiment, in the order they happened; needs READ.
    * Without resume_token the stream starts at the present; with the resume_token of any received
    * event it continues right after that event, with no gap and no duplicate. Heartbeats carry the
-   * current resume_token. Ends with NOT_FOUND when the experiment is deleted, and with
+   * current resume_token. Ends with NOT_FOUND when the experiment is deleted or the caller can no
+   * longer read it (a grant removed, made private: re-checked on every process within about a second),
+   * with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
    * OUT_OF_RANGE when the token is older than the retained event log.
    *
    * @generated from rpc drift_monitoring.v1.DriftService.WatchDrifts
