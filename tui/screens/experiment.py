@@ -83,6 +83,8 @@ class ExperimentScreen(DashboardScreen):
             on_event=lambda event: self.app.call_from_thread(self.apply, event),
             on_ready=lambda fresh: self.app.call_from_thread(self.resync) if fresh else None,
             on_error=lambda exc: self.report(exc, "Live updates"),
+            on_gap=lambda: self.app.call_from_thread(self.caught_up),
+            on_ended=lambda reason: self.app.call_from_thread(self.live_ended, reason),
         )
         self.load()  # the watch starts once the first page is shown: first paint does not wait behind it
         self.set_interval(0.25, self.flush)
@@ -232,6 +234,16 @@ class ExperimentScreen(DashboardScreen):
         self.incoming.append(drift.id)
         self.dirty = True
 
+    def caught_up(self) -> None:
+        """The watch was away longer than the server's event log reaches back: read the runs afresh."""
+        self.notify("Away longer than the server keeps changes: the runs were read again; live from now on.",
+                    title="Live updates resumed", severity="warning", timeout=10)
+        self.reload()
+
+    def live_ended(self, reason: str) -> None:
+        self.notify(f"Live updates stopped: {reason}.", title="Live updates stopped", severity="error", timeout=30)
+        self.redraw_info()
+
     def _keep(self, drift: drift_pb2.Drift) -> None:
         """Take a newer version of a run already shown (an older one, from a slow listing, is ignored)."""
         held = self.drifts.get(drift.id)
@@ -285,6 +297,8 @@ class ExperimentScreen(DashboardScreen):
             parts.append("filtered")
         if self.pending_new:
             parts.append(f"{self.pending_new} new: r to reload")
+        if self.feed is not None and self.feed.ended:
+            parts.append(f"live updates stopped: {self.feed.ended}")
         self.query_one("#info", Label).update("  ·  ".join(parts))
 
     # -- actions --------------------------------------------------------------------------------------

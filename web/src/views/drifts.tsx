@@ -6,7 +6,7 @@ import { toCsv } from "../logic/csv";
 import { applyEvent, statusName } from "../logic/drifts";
 import { buildFilter } from "../logic/filters";
 import { ORDERS } from "../logic/route";
-import { watchDrifts, type WatchState } from "../logic/watch";
+import { endedReason, watchDrifts, type WatchState } from "../logic/watch";
 import { download, ErrorLine, Link, time, type Nav } from "./common";
 import { DriftDetail } from "./detail";
 import type { ExperimentRoute } from "./experiment";
@@ -19,6 +19,7 @@ export function DriftsTab({ api, route, navigate }: { api: Api; route: Experimen
   const [next, setNext] = useState("");
   const [error, setError] = useState("");
   const [live, setLive] = useState<WatchState>("connecting");
+  const [watchNote, setWatchNote] = useState<{ text: string; ended: boolean } | null>(null);
   const filter = safeFilter(route);
   const shownTime = timeShown(route.order);
   const reloadTimer = useRef<ReturnType<typeof setTimeout>>();
@@ -50,8 +51,14 @@ export function DriftsTab({ api, route, navigate }: { api: Api; route: Experimen
     void watchDrifts({
       signal: abort.signal,
       open: (resumeToken, signal) => api.drifts.watchDrifts({ experimentId: route.id, resumeToken }, { signal }),
-      onState: (state, err) => { setLive(state); if (state === "ended" && err) setError(describeError(err)); },
-      onGap: () => void load(),
+      onState: (state, err) => {
+        setLive(state);
+        if (state === "ended" && err) setWatchNote({ text: `Live updates stopped: ${endedReason(err)}.`, ended: true });
+      },
+      onGap: () => {
+        setWatchNote({ text: "Away longer than the server keeps changes: the runs were read again; live from now on.", ended: false });
+        void load();
+      },
       onEvent: (event) => {
         // Unfiltered, an event is placed in the table as is; the server alone knows whether a run matches
         // a filter, so a filtered table is re-read (at most every half second).
@@ -80,12 +87,13 @@ export function DriftsTab({ api, route, navigate }: { api: Api; route: Experimen
               {ORDERS.map((order) => <option key={order} value={order}>{order.replace("_", " ").replace(" desc", ", newest first")}</option>)}
             </select>
           </label>
-          <span role="status" class={`watch ${live}`} data-testid="live">{live === "live" ? "● live" : live}</span>
+          <span role="status" class={`watch ${live}`} data-testid="live">{live === "live" ? "● live" : live === "ended" ? "stopped" : live}</span>
           <button type="button" disabled={!rows?.length} onClick={() => rows && download(`runs-${route.id}.csv`, new Blob([toCsv(rows)], { type: "text/csv" }))}>
             Export CSV
           </button>
         </div>
         <ErrorLine error={error || (filter === null ? "the filter is malformed" : "")} />
+        {watchNote && <p role={watchNote.ended ? "alert" : "status"} class={watchNote.ended ? "error" : "notice"} data-testid="watch-note">{watchNote.text}</p>}
         {rows === null ? <p aria-busy="true">Loading…</p> : rows.length === 0 ? <p>No runs{filter ? " match the filter" : " yet"}.</p> : (
           <div class="scroll">
             <table data-testid="drifts">

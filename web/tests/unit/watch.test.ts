@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { DriftEventType, type WatchDriftsResponse } from "../../src/gen/drift_monitoring/v1/drift_pb";
-import { watchDrifts, type WatchState } from "../../src/logic/watch";
+import { endedReason, watchDrifts, type WatchState } from "../../src/logic/watch";
 import { drift, event } from "./fixtures";
 
 /** A server that plays one script per connection: events, then an error (or the end). */
@@ -38,14 +38,45 @@ describe("watchDrifts", () => {
     expect(states).toEqual(["connecting", "live", "reconnecting", "live", "ended"]);
   });
 
-  it("starts over from the present, after a reload, when the token is too old", async () => {
+  it("starts over from the present when the token is too old, and has the rows re-read once that stream is live", async () => {
+    const a = drift("a", "2026-11-01T00:00:00Z");
+    const order: string[] = [];
     const { open, tokens } = server([
-      { events: [event(DriftEventType.CREATED, drift("a", "2026-11-01T00:00:00Z"), "t1")], error: new ConnectError("gone", Code.OutOfRange) },
+      { events: [event(DriftEventType.CREATED, a, "t1")], error: new ConnectError("gone", Code.OutOfRange) },
+      { events: [event(DriftEventType.HEARTBEAT, a, "t9"), event(DriftEventType.UPDATED, a, "t10")], error: new ConnectError("deleted", Code.NotFound) },
     ]);
-    let gaps = 0;
-    await watchDrifts({ open, signal: new AbortController().signal, sleep: async () => {}, onEvent: () => {}, onState: () => {}, onGap: () => gaps++ });
+    let slept = 0;
+    await watchDrifts({
+      open, signal: new AbortController().signal, sleep: async () => { slept++; },
+      onEvent: (e) => order.push(DriftEventType[e.type]), onState: (s) => order.push(s), onGap: () => order.push("gap"),
+    });
     expect(tokens).toEqual(["", ""]);
-    expect(gaps).toBe(1);
+    expect(order).toEqual(["connecting", "live", "CREATED", "reconnecting", "live", "gap", "UPDATED", "ended"]);
+    expect(slept).toBe(0);  // no backoff before starting over
+  });
+
+  it("retries UNAUTHENTICATED once after a live stream, then ends saying why", async () => {
+    const a = drift("a", "2026-11-01T00:00:00Z");
+    const { open, tokens } = server([
+      { events: [event(DriftEventType.HEARTBEAT, a, "t1")], error: new ConnectError("expired", Code.Unauthenticated) },
+      { events: [], error: new ConnectError("expired", Code.Unauthenticated) },
+    ]);
+    let ended: ConnectError | undefined;
+    await watchDrifts({ open, signal: new AbortController().signal, sleep: async () => {}, onEvent: () => {},
+      onState: (s, e) => { if (s === "ended") ended = e; } });
+    expect(tokens).toEqual(["", "t1"]);
+    expect(ended && endedReason(ended)).toBe("your sign-in expired or was revoked: sign in again");
+  });
+
+  it("ends at once on PERMISSION_DENIED, and on UNAUTHENTICATED before anything was live", async () => {
+    for (const code of [Code.PermissionDenied, Code.Unauthenticated]) {
+      const { open, tokens } = server([{ events: [], error: new ConnectError("no", code) }]);
+      const states: WatchState[] = [];
+      await watchDrifts({ open, signal: new AbortController().signal, sleep: async () => {}, onEvent: () => {}, onState: (s) => states.push(s) });
+      expect(tokens).toEqual([""]);
+      expect(states).toEqual(["connecting", "ended"]);
+    }
+    expect(endedReason(new ConnectError("no", Code.PermissionDenied))).toBe("your access to this experiment was withdrawn");
   });
 
   it("stops quietly when aborted", async () => {
