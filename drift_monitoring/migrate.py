@@ -322,7 +322,8 @@ class Migrator:
         collection = self.source[f"app.{source_id}"]
         batch: list[tuple[Any, imports_pb2.ImportedDrift]] = []
         size = 0
-        for doc in collection.find({}, sort=[("_id", 1)]):
+        # Oldest first (the original's ISO text sorts by time), so runs are numbered here in the order they ran.
+        for doc in collection.find({}, sort=[("created_at", 1), ("_id", 1)]):
             if experiment_id is None:
                 progress.advance(1)
                 continue

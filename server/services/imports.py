@@ -171,11 +171,13 @@ class ImportService(imports_pb2_grpc.ImportServiceServicer):
     def _store_drifts(self, caller: Caller, experiment: dict[str, Any], docs: list[dict[str, Any]], validate_only: bool) -> int:
         collection = Drift._get_collection()
         unique = list({doc["_id"]: doc for doc in docs}.values())
-        if validate_only:
-            return len(unique) - _existing(collection, [doc["_id"] for doc in unique])
+        there = {doc["_id"] for doc in collection.find({"_id": {"$in": [doc["_id"] for doc in unique]}}, {"_id": 1})}
+        fresh = [doc for doc in unique if doc["_id"] not in there]
+        if validate_only or not fresh:
+            return len(fresh)  # a repeated import touches nothing, not even the ordinal counter
         # In creation order after the experiment's drifts, oldest first among themselves (server/ordinals.py).
-        ordinals.stamp(collection, sorted(unique, key=lambda doc: (doc["create_time"], doc["_id"])), restamp=False)
-        created = _insert_new(collection, unique)
+        ordinals.stamp(collection, sorted(fresh, key=lambda doc: (doc["create_time"], doc["_id"])), restamp=False)
+        created = _insert_new(collection, fresh)
         if created:
             audit.record(caller, "import.drifts", experiment=experiment, after={"created": created, "existing": len(docs) - created})
         return created
