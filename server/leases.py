@@ -86,11 +86,14 @@ def status_changes(current: Mapping[str, Any], target: str, moment: datetime) ->
     replaces the reason the server gave."""
     if target == current.get("status"):
         return {}
-    changes: dict[str, Any] = {"status_reason": ""}
+    # Only fields the run has are cleared: a run without a lease stores no lease fields at all.
+    changes: dict[str, Any] = {"status_reason": ""} if current.get("status_reason") else {}
+    duration = current.get("lease_duration_ms")
     if target == "RUNNING":
-        duration = current.get("lease_duration_ms")
-        changes.update(end_time=None, lease_expire_time=expiry(moment, duration) if duration else None)
-    else:
+        changes["end_time"] = None
+        if duration:
+            changes["lease_expire_time"] = expiry(moment, duration)
+    elif current.get("lease_expire_time") is not None:
         changes["lease_expire_time"] = None
     return changes
 

@@ -153,9 +153,10 @@ class AuditEvent(Document):
 
 class LeaseClaim(Document):
     """Who moves a drift to LOST: the one process whose insert of `<drift id>@<lease expiry>` succeeded
-    (server/leases.py); the unique _id is the whole protocol, so no other index."""
+    (server/leases.py); the unique _id is the whole protocol. `time` is indexed for the sweeper's pruning
+    of old claims (a delete by time range)."""
 
-    meta = {"collection": "lease_claims", "auto_create_index": False}
+    meta = {"collection": "lease_claims", "indexes": [{"fields": ["time"]}], "auto_create_index": False}
     id = StringField(primary_key=True)
     time = DateTimeField(required=True)
 

@@ -93,8 +93,8 @@ def test_round_trip_restores_every_document_byte_identical(databases, tmp_path: 
     restored = cli("restore", str(archive), uri=f"{mongo_base}/{target.name}")
     assert restored.returncode == 0, restored.stderr
     before, after = contents(source), contents(target)
-    assert set(after) == {"users", "experiments", "drifts", "events", "odd"}
-    assert len(after["drifts"]) == 1100 and len(after["events"]) == 1100
+    assert set(after) == set(before) >= {"users", "experiments", "drifts", "events", "odd"}
+    assert len(after["drifts"]) == 1100 and after["events"]
     assert after == before  # every document, every byte
     assert indexes(target) == indexes(source)
     assert f"{sum(map(len, before.values()))} documents" in restored.stdout

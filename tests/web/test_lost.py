@@ -18,11 +18,12 @@ def test_a_lost_run_is_shown_apart_and_filterable(browser, web_envoy, ca_pem, is
         manager.register()
         experiment = manager.new_experiment(f"web-lost-{uuid.uuid4().hex[:8]}")
         manager.create_drift(experiment.id, drift_pb2.Drift(model="done-job", status=drift_pb2.DRIFT_STATUS_FAILED), uuid.uuid4().hex)
-        quiet = drift_pb2.Drift(model="quiet-job")
-        quiet.lease_duration.FromMilliseconds(1000)  # and nobody renews it
-        manager.create_drift(experiment.id, quiet, uuid.uuid4().hex)
-    page = sign_in(browser, web_envoy, "manager", f"/experiments/{experiment.id}")
-    wait_until(lambda: len(rows(page)) == 2 and "running" in rows(page)[0], "both runs, the leased one running")
+        quiet = manager.create_drift(experiment.id, drift_pb2.Drift(model="quiet-job"), uuid.uuid4().hex)
+        page = sign_in(browser, web_envoy, "manager", f"/experiments/{experiment.id}")
+        wait_until(lambda: len(rows(page)) == 2 and "running" in rows(page)[0], "both runs, the quiet one running")
+        # The lease starts only once the page shows the run (a lease given at creation could expire before
+        # the page loaded on a loaded machine): one renewal of 1 s, and nobody renews it again.
+        manager.renew_lease(experiment.id, quiet.id, lease_seconds=1)
     # The session's server sweeps every 10 s (DRIFT_MONITOR_LEASE_SWEEP_SECONDS); the watch brings the change.
     wait_until(lambda: "lost" in rows(page)[0], "the run turning lost without a reload", timeout=30)
     colour = "(s) => getComputedStyle(document.querySelector(s)).color"
