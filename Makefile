@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv bench-venv tools proto proto-check lint db run up down test bench web web-gen ts-client ts-gen browser backup restore compose-check dashboards docker-locks
+.PHONY: help venv bench-venv tools proto proto-check lint db run up down test bench web ts-client ts-gen browser backup restore compose-check dashboards docker-locks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -29,9 +29,8 @@ $(BENCH_VENV)/.stamp: bench/requirements.txt
 
 bench-venv: $(BENCH_VENV)/.stamp  ## the benchmarks' own venv: MLflow and matplotlib
 
-proto: venv web/node_modules/.stamp clients/ts/node_modules/.stamp  ## regenerate everything derived from protos/: Python, Go, OpenAPI, TypeScript (web and clients/ts)
+proto: venv clients/ts/node_modules/.stamp  ## regenerate everything derived from protos/: Python, Go, OpenAPI, TypeScript (clients/ts/src/gen, which the web view imports too)
 	$(PY) scripts/gen_protos.py
-	cd web && npm run gen
 	cd clients/ts && npm run gen
 
 proto-check: venv  ## fail when generated code is stale
@@ -70,7 +69,7 @@ test: venv bench-venv web ts-client browser tools $(PROMQL)/node_modules/.packag
 bench: venv bench-venv  ## every benchmark on a private stack, side by side with MLflow: bench/results/
 	$(PY) -m bench.run_all
 
-WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+WEB_SOURCES := $(shell find web/src clients/ts/src/gen -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
 web/node_modules/.stamp: web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
@@ -81,16 +80,13 @@ web/dist/index.html: web/node_modules/.stamp $(WEB_SOURCES)
 
 web: web/dist/index.html  ## install the page's npm packages (npm ci) and build web/dist
 
-web-gen: venv web/node_modules/.stamp  ## regenerate web/src/gen (TypeScript) from protos/
-	cd web && npm run gen
-
 clients/ts/node_modules/.stamp: clients/ts/package-lock.json
 	cd clients/ts && npm ci --no-audit --no-fund
 	touch $@
 
 ts-client: clients/ts/node_modules/.stamp  ## the TypeScript package's npm packages (npm ci); tests build it with tsc
 
-ts-gen: venv clients/ts/node_modules/.stamp  ## regenerate clients/ts/src/gen (TypeScript for Node) from protos/
+ts-gen: venv clients/ts/node_modules/.stamp  ## regenerate clients/ts/src/gen (TypeScript for Node and the web view) from protos/
 	cd clients/ts && npm run gen
 
 browser:  ## Debian's Chromium for the page's end-to-end tests (installed with apt-get when missing)

@@ -5,6 +5,8 @@ WORKDIR /web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY web/ ./
+# The generated TypeScript the page imports as @gen/... (one copy, in the TypeScript client package).
+COPY clients/ts/src/gen /clients/ts/src/gen
 RUN npm run build
 
 FROM python:3.11.11-slim-bookworm

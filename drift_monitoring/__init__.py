@@ -25,7 +25,8 @@ from drift_monitoring.errors import (
     UnavailableError,
 )
 from drift_monitoring.helpers import find_experiment, new_experiment, register
-from drift_monitoring.monitor import DriftMonitor, flush, sync
+from drift_monitoring.monitor import DriftMonitor, flush
+from drift_monitoring.offline import sync
 from drift_monitoring.settings import Settings
 
 __version__ = "2.0.0.dev0"

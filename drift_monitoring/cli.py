@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 
 from drift_monitoring.client import LEVELS, Client
 from drift_monitoring.errors import DriftMonitorError
-from drift_monitoring.monitor import sync
+from drift_monitoring.offline import sync
 from drift_monitoring.v1 import drift_pb2, experiment_pb2
 
 

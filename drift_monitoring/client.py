@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -14,7 +13,6 @@ from google.protobuf import field_mask_pb2
 
 from drift_monitoring.auth import TokenSource, token_source
 from drift_monitoring.errors import RETRYABLE, DriftMonitorError, InvalidArgumentError, NotFoundError, from_rpc_error
-from drift_monitoring.sender import Sender
 from drift_monitoring.settings import Settings
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
 
@@ -44,8 +42,7 @@ class Client:
         self._closed = False
         self._experiment_ids: dict[str, str] = {}
         self.verified_experiments: set[str] = set()  # where a run was created: later runs need not wait
-        self._sender: Sender | None = None
-        self._sender_lock = threading.Lock()
+        self._on_close: list[Callable[[], object]] = []
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -73,15 +70,10 @@ class Client:
         token = self._tokens.access_token()
         return (("authorization", f"Bearer {token}"),) if token else ()
 
-    @property
-    def sender(self) -> Sender:
-        """The background sender of DriftMonitor's runs on this connection (started on first use)."""
-        with self._sender_lock:
-            if self._sender is None:
-                from drift_monitoring.monitor import SpoolBreaker, sync
-
-                self._sender = Sender(self, SpoolBreaker(self.settings), lambda client: sync(client, quiet=True))
-            return self._sender
+    def on_close(self, callback: Callable[[], object]) -> None:
+        """Run `callback` when the client closes, before its connection does (the layers above use it:
+        a background sender finishes what it was given)."""
+        self._on_close.append(callback)
 
     @property
     def closed(self) -> bool:
@@ -91,8 +83,8 @@ class Client:
         """Waits (up to settings.timeout) for runs still being sent, then closes the connection;
         what did not arrive stays in the spool."""
         if not self._closed:
-            if self._sender is not None:
-                self._sender.stop(self.settings.timeout)
+            for callback in self._on_close:
+                callback()
             self._closed = True
             self._channel.close()
 

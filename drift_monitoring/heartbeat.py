@@ -11,17 +11,27 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from drift_monitoring.errors import DriftMonitorError, NotFoundError, UnavailableError
 
 if TYPE_CHECKING:
     from drift_monitoring.client import Client
-    from drift_monitoring.sender import Run
 
 log = logging.getLogger("drift_monitoring")
 LEASE_BEATS = 3  # a lease lasts this many heartbeats: the server marks a run LOST after three missed ones
 MIN_LEASE_MS = 1000  # the server's lower bound
+
+
+@dataclass
+class Run:
+    """What the sender and the heartbeat know of one monitored run."""
+
+    experiment_id: str
+    request_id: str
+    drift_id: str = ""
+    finished: bool = False  # the job left the monitor: no more heartbeats
 
 
 def lease_ms(heartbeat: float) -> int:

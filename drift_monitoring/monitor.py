@@ -15,9 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import re
 import threading
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
@@ -28,17 +26,14 @@ from typing import Any
 from google.protobuf import json_format
 
 from drift_monitoring.client import Client
-from drift_monitoring.errors import DriftMonitorError, InvalidArgumentError, NotFoundError, UnavailableError
-from drift_monitoring.heartbeat import lease_ms
-from drift_monitoring.sender import Op, Run, deliver_final
+from drift_monitoring.errors import DriftMonitorError, UnavailableError
+from drift_monitoring.heartbeat import Run, lease_ms
+from drift_monitoring.offline import SpoolBreaker, recently_unreachable, sender_for, spool_for
+from drift_monitoring.sender import Op, flush_all
 from drift_monitoring.settings import Settings
-from drift_monitoring.spool import Spool, done
 from drift_monitoring.v1 import drift_pb2
 
 log = logging.getLogger("drift_monitoring")
-# After a run found the server unreachable, the next runs within this many seconds go straight to the
-# spool instead of each waiting out settings.timeout: a job loop must not slow down while the server is away.
-BREAKER_SECONDS = 30.0
 
 
 def plain(value: Any) -> Any:
@@ -90,10 +85,6 @@ def _is_flag(detected: Any) -> bool:
     )
 
 
-def spool_for(settings: Settings) -> Spool:
-    return Spool(settings.state_dir / "spool" / re.sub(r"[^A-Za-z0-9_.-]", "_", settings.target))
-
-
 class DriftMonitor:
     def __init__(
         self,
@@ -122,7 +113,7 @@ class DriftMonitor:
         self.drift.start_time.GetCurrentTime()
         if self._client.settings.heartbeat:  # the sender renews it while the job runs (heartbeat.py)
             self.drift.lease_duration.FromMilliseconds(lease_ms(self._client.settings.heartbeat))
-        if not self.strict and _recently_unreachable(self._client.settings):
+        if not self.strict and recently_unreachable(self._client.settings):
             self.offline = True
             return self
         try:
@@ -155,7 +146,7 @@ class DriftMonitor:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._run is not None:
             self._run.finished = True
-            self._client.sender.heartbeat.discard(self._run)  # type: ignore[union-attr]
+            sender_for(self._client).heartbeat.discard(self._run)  # type: ignore[arg-type]
         self.drift.end_time.GetCurrentTime()
         if exc is None:
             self.drift.status = drift_pb2.DRIFT_STATUS_COMPLETED
@@ -189,7 +180,7 @@ class DriftMonitor:
         snapshot = drift_pb2.Drift()
         snapshot.CopyFrom(self.drift)
         run = self._run or Run("", self.request_id)  # offline before the experiment was found
-        return self._client.sender.submit(Op(run, kind, snapshot, tuple(paths), spool_file))  # type: ignore[union-attr]
+        return sender_for(self._client).submit(Op(run, kind, snapshot, tuple(paths), spool_file))  # type: ignore[arg-type]
 
     def _go_offline(self, exc: Exception) -> None:
         if self.strict:
@@ -231,66 +222,4 @@ def shared_client(settings: Settings) -> Client:
 def flush(timeout: float | None = None) -> bool:
     """Wait until every run recorded so far in this process has reached the server (or its spool file
     is all that is left of it). False if the timeout came first."""
-    from drift_monitoring.sender import _LIVE
-
-    return all(sender.flush(timeout if timeout is not None else sender._client.settings.timeout) for sender in list(_LIVE))
-
-
-class SpoolBreaker:
-    """The breaker as a file next to the spool, so every process of the user sees it."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def trip(self) -> None:
-        marker = _breaker(self.settings)
-        try:
-            marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the spool's directory: private
-            marker.touch(mode=0o600)
-        except OSError as error:  # only an optimisation; the job runs on, and _spool reports a spool it cannot use
-            log.warning("drift monitor: cannot write to %s (%s)", marker.parent, error)
-
-    def tripped(self) -> bool:
-        return _recently_unreachable(self.settings)
-
-
-def _breaker(settings: Settings) -> Path:
-    return spool_for(settings).directory / ".unreachable"
-
-
-def _recently_unreachable(settings: Settings) -> bool:
-    try:
-        return time.time() - _breaker(settings).stat().st_mtime < BREAKER_SECONDS
-    except FileNotFoundError:
-        return False
-
-
-def sync(client: Client, *, budget: float | None = None, quiet: bool = False) -> tuple[int, int]:
-    """Send spooled runs. Returns (sent, left). Stops at the first unreachable server."""
-    spool = spool_for(client.settings)
-    sent, experiments = 0, {}
-    deadline = time.monotonic() + (budget if budget is not None else client.settings.timeout * 10)
-    with spool.claim() as records:
-        for path, record in records:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                name = record["experiment"]
-                experiments[name] = experiments.get(name) or client.find_experiment(name).id
-                drift = json_format.ParseDict(record["drift"], drift_pb2.Drift(), ignore_unknown_fields=True)
-                deliver_final(client, experiments[name], record["request_id"], drift, budget=remaining)
-            except UnavailableError:
-                break
-            except (NotFoundError, InvalidArgumentError) as exc:  # will never succeed: keep it for a human
-                log.error("drift monitor: spooled run %s refused (%s); kept as %s.rejected", path.name, exc, path.name)
-                path.rename(path.with_name(path.name.split(".claimed-")[0] + ".rejected"))
-                continue
-            done(path)
-            sent += 1
-    if sent:
-        _breaker(client.settings).unlink(missing_ok=True)  # the server is back
-    left = spool.pending()
-    if sent and not quiet:
-        log.info("drift monitor: sent %d spooled run(s), %d left", sent, left)
-    return sent, left
+    return flush_all(timeout)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drift_monitoring.errors import DriftMonitorError, UnavailableError
-from drift_monitoring.heartbeat import Heartbeat
+from drift_monitoring.heartbeat import Heartbeat, Run
 from drift_monitoring.spool import Spool, make_durable
 from drift_monitoring.v1 import drift_pb2
 
@@ -40,16 +40,6 @@ class Breaker(Protocol):
     def trip(self) -> None: ...
 
     def tripped(self) -> bool: ...
-
-
-@dataclass
-class Run:
-    """What the sender knows of one monitored run."""
-
-    experiment_id: str
-    request_id: str
-    drift_id: str = ""
-    finished: bool = False  # the job left the monitor: no more heartbeats
 
 
 @dataclass
@@ -104,8 +94,11 @@ class Sender:
         self._queue.put(op)
         return future
 
-    def flush(self, timeout: float) -> bool:
-        """Wait until everything submitted has been handled; False when the timeout came first."""
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything submitted has been handled (at most `timeout`, by default the client's
+        settings.timeout); False when the timeout came first."""
+        if timeout is None:
+            timeout = self._client.settings.timeout
         with self._idle:
             return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
 
@@ -234,9 +227,13 @@ def _coalesce(batch: list[Op]) -> list[Op]:
 _LIVE: weakref.WeakSet[Sender] = weakref.WeakSet()
 
 
+def flush_all(timeout: float | None = None) -> bool:
+    """Wait until every live sender has handled what it was given; False if a timeout came first."""
+    return all([sender.flush(timeout) for sender in list(_LIVE)])
+
+
 @atexit.register
 def _flush_at_exit() -> None:
     """Give queued runs a bounded chance to arrive before the interpreter exits; what does not stays in
     the spool for the next run or `drift-monitor sync`."""
-    for sender in list(_LIVE):
-        sender.flush(sender._client.settings.timeout)
+    flush_all()

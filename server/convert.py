@@ -11,6 +11,7 @@ from google.protobuf import timestamp_pb2
 from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
 from server import validation
 from server.errors import invalid
+from server.models import Drift, User, time_fields
 from server.permissions import Level
 
 STATUS_NAMES = {
@@ -26,6 +27,9 @@ LEVEL_NAMES = {
     experiment_pb2.ACCESS_LEVEL_MANAGE: "MANAGE",
 }
 RESULT_FIELDS = ("concept_drift", "data_drift", "result")
+# The stored timestamps, from the documents (each has the API field of the same name).
+DRIFT_TIMES = time_fields(Drift)
+USER_TIMES = time_fields(User)
 
 
 def _set_time(target: timestamp_pb2.Timestamp, value: datetime | None) -> None:
@@ -117,7 +121,7 @@ def drift_to_proto(doc: Mapping[str, Any]) -> drift_pb2.Drift:
     for name in RESULT_FIELDS:
         if doc.get(name) is not None:
             _result_to_proto(getattr(message, name), doc[name])
-    for name in ("create_time", "start_time", "end_time", "update_time", "lease_expire_time"):
+    for name in DRIFT_TIMES:
         _set_time(getattr(message, name), doc.get(name))
     return message
 
@@ -132,6 +136,6 @@ def user_to_proto(doc: Mapping[str, Any], admin: bool) -> user_pb2.User:
         entitlements=doc.get("entitlements") or [],
         admin=admin,
     )
-    for name in ("create_time", "update_time", "terms_accept_time"):
+    for name in USER_TIMES:
         _set_time(getattr(message, name), doc.get(name))
     return message

@@ -25,7 +25,7 @@ import grpc
 from google.protobuf import duration_pb2
 from pymongo.errors import PyMongoError
 
-from server import metrics
+from server import metrics, models
 from server.db import Database, is_duplicate, now
 from server.errors import ApiError, invalid
 from server.events import UPDATED, EventLog
@@ -162,6 +162,7 @@ class LeaseSweeper:
                 f"its lease expired at {expired_at.isoformat(timespec='milliseconds').replace('+00:00', 'Z')}",
                 "update_time": now(),
             }
+            models.conform(models.Drift, {**current, **changes})
             won = self._collection().update_one(
                 {"_id": drift_id, "status": "RUNNING", "lease_expire_time": expired_at}, {"$set": changes}
             ).modified_count

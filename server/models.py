@@ -1,10 +1,18 @@
-"""MongoEngine documents. Indexes are declared here and created at start-up (ensure_indexes).
+"""MongoEngine documents: the one definition of what is stored (fields, types, required, choices, indexes).
+
+Reads and writes are PyMongo dictionaries (the hot path: no object per document), but every write's
+document passes conform() first, so nothing reaches the database that these classes do not declare
+(bench/schema.py on FerretDB: a raw insert p50 2.3 ms, with conform 2.7 ms, MongoEngine's save() 3.3 ms).
+convert.py takes its timestamp lists from here. Indexes are created at start-up (ensure_indexes).
 
 Stay inside what both MongoDB and FerretDB v1 support: no transactions, change streams, TTL or
 partial indexes. Every list query sorts on an indexed (experiment, field, _id) prefix.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from mongoengine import (
     BooleanField,
@@ -17,12 +25,15 @@ from mongoengine import (
     ListField,
     ObjectIdField,
     StringField,
+    ValidationError,
 )
+from mongoengine.errors import FieldDoesNotExist
 
 # Sort keys ListDrifts accepts; each gets an (experiment, key, _id) index in both directions' reach.
 DRIFT_ORDER_FIELDS = ("create_time", "update_time", "start_time", "model", "status")
 EXPERIMENT_ORDER_FIELDS = ("name", "create_time", "update_time")
 USER_ORDER_FIELDS = ("create_time", "name", "email")
+DRIFT_STATUSES = ("RUNNING", "COMPLETED", "FAILED", "LOST")  # server/leases.py: the state machine
 
 
 class User(Document):
@@ -92,7 +103,7 @@ class Drift(Document):
     experiment = ObjectIdField(required=True)
     request_id = StringField(required=True)
     model = StringField(required=True)
-    status = StringField(required=True)  # RUNNING | COMPLETED | FAILED | LOST (server/leases.py)
+    status = StringField(required=True, choices=DRIFT_STATUSES)
     tags = ListField(StringField())
     # {"detected": bool, "parameters": {...}, "features": [{...}]}; plain dicts so filters reach any path.
     concept_drift = DictField(null=True)
@@ -169,6 +180,36 @@ class LeaseClaim(Document):
 
 
 ALL_DOCUMENTS = (User, Experiment, Drift, Event, AuditEvent, LeaseClaim)
+
+
+class StoredShapeError(RuntimeError):
+    """A write whose document the schema does not declare: a server bug, refused before it is stored."""
+
+
+def conform(document: type[Document], stored: Mapping[str, Any], *, partial: bool = False) -> None:
+    """Raise StoredShapeError unless `stored` (a whole document, or with partial=True the fields of a $set)
+    is what `document` declares: no unknown field, every value of its field's type, required ones present."""
+    try:
+        if not partial:
+            document._from_son(dict(stored)).validate()
+            return
+        names = {field.db_field: name for name, field in document._fields.items()}
+        for key, value in stored.items():
+            if key not in names:
+                raise FieldDoesNotExist(f'The field "{key}" does not exist on the document "{document.__name__}"')
+            field = document._fields[names[key]]
+            if value is None:
+                if field.required:
+                    raise ValidationError(f"{key}: is required")
+                continue
+            field._validate(field.to_python(value))  # _validate: the type and the choices, as validate() of a whole document does
+    except (ValidationError, FieldDoesNotExist) as error:
+        raise StoredShapeError(f"{document.__name__} would be stored in a shape it does not declare: {error}") from error
+
+
+def time_fields(document: type[Document]) -> tuple[str, ...]:
+    """The stored names of a document's timestamps, in declaration order (convert.py's list)."""
+    return tuple(field.db_field for field in document._fields.values() if isinstance(field, DateTimeField))
 
 
 def ensure_indexes() -> None:

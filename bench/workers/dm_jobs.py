@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from drift_monitoring import Client, DriftMonitor  # noqa: E402
-from drift_monitoring.monitor import spool_for  # noqa: E402
+from drift_monitoring.offline import sender_for, spool_for  # noqa: E402
 
 CONCEPT = {f"concept_param_{i}": i * 0.1 for i in range(20)}
 DATA = {f"data_param_{i}": i * 0.2 for i in range(20)}
@@ -33,7 +33,7 @@ def client_loop(settings: dict, experiment: str, jobs: int, start: threading.Bar
             out.append((time.perf_counter() - began) * 1000)
             offline.append(int(monitor.offline))
         # Runs are sent in the background: the clock stops when the server has them all.
-        if not client.sender.flush(600):
+        if not sender_for(client).flush(600):
             offline.append(1)
 
 

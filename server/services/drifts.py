@@ -22,7 +22,7 @@ from server.errors import invalid, not_found, out_of_range
 from server.events import CREATED, DELETED, EXPERIMENT_ACCESS, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError, PositionPruned
 from server.filtering import FieldSpec
 from server.listing import ListSpec, Ordering, conjoin
-from server.models import DRIFT_ORDER_FIELDS, Drift, Event
+from server.models import DRIFT_ORDER_FIELDS, Drift, Event, conform
 from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
 from server.permissions import Level, require
 from server.quota import StreamQuota
@@ -171,6 +171,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
 
     def _insert_one(self, doc: dict[str, Any]) -> dict[str, Any]:
         ordinals.stamp(_collection(), [doc])
+        conform(Drift, doc)
         with self.deps.events.drift_lock(doc["_id"]):
             try:
                 _collection().insert_one(doc)
@@ -207,6 +208,8 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     def _insert_many(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         repeated: set[int] = set()
         ordinals.stamp(_collection(), docs)
+        for doc in docs:
+            conform(Drift, doc)
         try:
             _collection().insert_many(docs, ordered=False)
         except BulkWriteError as exc:
@@ -269,6 +272,7 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
                         update.setdefault(name, value)  # an end_time the caller gave wins
                 doc = {**current, **update}  # what $set of top-level fields stores: no read-back needed
                 _check_total_parameters(doc)
+                conform(Drift, doc)
                 # Conditional on the status read, so a concurrent change (another process, the lease sweeper)
                 # is re-checked against the state machine. update_one, not find_one_and_update: on FerretDB
                 # each query by _id scans the collection.
@@ -307,8 +311,9 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
                 update: dict[str, Any] = {"lease_duration_ms": length, "lease_expire_time": leases.expiry(moment, length)}
                 if status == "LOST":
                     update.update(status="RUNNING", end_time=None, status_reason="", update_time=moment)
+                doc = {**current, **update}
+                conform(Drift, doc)
                 if _collection().update_one({"_id": drift_id, "status": status}, {"$set": update}).matched_count:
-                    doc = {**current, **update}
                     if status == "LOST":
                         self.deps.events.append(experiment, UPDATED, doc)
                     return doc

@@ -19,7 +19,7 @@ from server.events import EXPERIMENT_ACCESS, EXPERIMENT_DELETED
 from server.filtering import FieldSpec
 from server.identity import Caller
 from server.listing import ListSpec, Ordering
-from server.models import EXPERIMENT_ORDER_FIELDS, Drift, Experiment
+from server.models import EXPERIMENT_ORDER_FIELDS, Drift, Experiment, conform
 from server.permissions import Level, access_level, readable_query, require
 from server.services.common import Deps, compile_user_filter, object_id, unary
 
@@ -76,6 +76,7 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
             "create_time": moment,
             "update_time": moment,
         }
+        conform(Experiment, doc)
         try:
             await self.deps.db.run(_collection().insert_one, doc)
         except DuplicateKeyError:
@@ -130,6 +131,7 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
         if not changes:
             return experiment_to_proto(doc, level)
         changes["update_time"] = now()
+        conform(Experiment, changes, partial=True)
         try:
             updated = await self.deps.db.run(
                 _collection().find_one_and_update,

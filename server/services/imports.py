@@ -21,7 +21,7 @@ from server import audit, ordinals, validation
 from server.convert import experiment_to_proto, grants_from_proto
 from server.errors import already_exists, invalid, not_found, permission_denied, unauthenticated
 from server.identity import Caller, user_id_for
-from server.models import Drift, Experiment, User
+from server.models import Drift, Experiment, User, conform
 from server.permissions import Level
 from server.services.common import Deps, object_id, unary
 from server.services.drifts import new_drift_doc
@@ -42,8 +42,10 @@ def _time(field: str, value: Any) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
-def _insert_new(collection: Any, docs: list[dict[str, Any]]) -> int:
+def _insert_new(collection: Any, document: type[Any], docs: list[dict[str, Any]]) -> int:
     """Insert what is not there yet (by _id); returns how many were created."""
+    for doc in docs:
+        conform(document, doc)
     try:
         collection.insert_many(docs, ordered=False)
     except BulkWriteError as exc:
@@ -95,7 +97,7 @@ class ImportService(imports_pb2_grpc.ImportServiceServicer):
         unique = list({doc["_id"]: doc for doc in docs}.values())
         if validate_only:
             return len(unique) - _existing(collection, [doc["_id"] for doc in unique])
-        created = _insert_new(collection, unique)
+        created = _insert_new(collection, User, unique)
         if created:
             audit.record(caller, "import.users", after={"created": created, "existing": len(docs) - created})
         return created
@@ -128,6 +130,7 @@ class ImportService(imports_pb2_grpc.ImportServiceServicer):
             if collection.count_documents({"name": doc["name"]}, limit=1):
                 raise already_exists("experiment", "experiment.name")
             return doc, True
+        conform(Experiment, doc)
         try:
             collection.insert_one(doc)
         except DuplicateKeyError:
@@ -177,7 +180,7 @@ class ImportService(imports_pb2_grpc.ImportServiceServicer):
             return len(fresh)  # a repeated import touches nothing, not even the ordinal counter
         # In creation order after the experiment's drifts, oldest first among themselves (server/ordinals.py).
         ordinals.stamp(collection, sorted(fresh, key=lambda doc: (doc["create_time"], doc["_id"])), restamp=False)
-        created = _insert_new(collection, fresh)
+        created = _insert_new(collection, Drift, fresh)
         if created:
             audit.record(caller, "import.drifts", experiment=experiment, after={"created": created, "existing": len(docs) - created})
         return created

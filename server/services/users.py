@@ -14,7 +14,7 @@ from server.errors import ApiError, invalid, not_registered, permission_denied, 
 from server.filtering import FieldSpec
 from server.identity import Caller, asserted, is_admin
 from server.listing import ListSpec, Ordering
-from server.models import USER_ORDER_FIELDS, User
+from server.models import USER_ORDER_FIELDS, User, conform
 from server.services.common import Deps, compile_user_filter, unary
 
 FILTER_FIELDS = {
@@ -63,10 +63,12 @@ class UserService(user_pb2_grpc.UserServiceServicer):
         if not request.accept_terms:
             raise invalid("accept_terms", "must be true: registering means accepting the terms of use")
         moment = now()
+        claims = _claims(caller)
+        conform(User, {"_id": caller.user_id, **claims, "create_time": moment, "terms_accept_time": moment})
         doc = await self.deps.db.run(
             _collection().find_one_and_update,
             {"_id": caller.user_id},
-            {"$set": _claims(caller), "$setOnInsert": {"create_time": moment, "terms_accept_time": moment}},
+            {"$set": claims, "$setOnInsert": {"create_time": moment, "terms_accept_time": moment}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
@@ -84,10 +86,12 @@ class UserService(user_pb2_grpc.UserServiceServicer):
     @unary
     async def UpdateCurrentUser(self, request: user_pb2.UpdateCurrentUserRequest, context: grpc.aio.ServicerContext) -> user_pb2.User:
         caller = await self._signed_in(context)
+        claims = _claims(caller)
+        conform(User, claims, partial=True)
         doc = await self.deps.db.run(
             _collection().find_one_and_update,
             {"_id": caller.user_id},
-            {"$set": _claims(caller)},
+            {"$set": claims},
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:

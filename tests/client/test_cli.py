@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from drift_monitoring import DriftMonitor, flush
-from drift_monitoring.monitor import spool_for
+from drift_monitoring.offline import spool_for
 from drift_monitoring.settings import Settings
 from stack import ROOT
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from drift_monitoring import Client, DriftMonitor, NotFoundError, flush, sync
-from drift_monitoring.monitor import spool_for
+from drift_monitoring.offline import spool_for
 from drift_monitoring.settings import Settings
 from tests.integration.test_experiments import METACHARACTER_SUFFIXES
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from drift_monitoring import Client, DriftMonitor, NotFoundError, UnavailableError, flush, sync
-from drift_monitoring.monitor import spool_for
+from drift_monitoring.offline import spool_for
 from drift_monitoring.settings import Settings
 from drift_monitoring.v1 import drift_pb2
 from stack import ROOT, Envoy

@@ -33,7 +33,7 @@ from drift_monitoring import (
     UnavailableError,
     sync,
 )
-from drift_monitoring.monitor import spool_for
+from drift_monitoring.offline import sender_for, spool_for
 from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
 
 SERVICES = [
@@ -254,7 +254,7 @@ def test_a_run_is_created_recorded_and_completed(server, tmp_path):
     assert final.request.drift.id == "d1" and final.request.drift.status == COMPLETED and final.request.drift.HasField("end_time")
     assert set(final.request.update_mask.paths) == {"status", "end_time", "error_message", "concept_drift", "data_drift"}
     assert final.request.drift.concept_drift.parameters["kl"] == 0.3 and not final.request.drift.data_drift.detected
-    assert client.sender.flush(5) and server.idle()
+    assert sender_for(client).flush(5) and server.idle()
     assert spool_for(client.settings).pending() == 0  # the final state was spooled first, and removed once stored
 
 

@@ -149,5 +149,7 @@ async def shared_scenario(people: dict[str, Api]) -> Scenario:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The query-plan check runs last: it plans every query the session's servers sent before it."""
-    items.sort(key=lambda item: item.nodeid.startswith("tests/integration/test_query_plans.py"))
+    """The query-plan and stored-schema checks run last: they check every query the session's servers sent,
+    and every document they stored, before them."""
+    last = ("tests/integration/test_query_plans.py", "tests/integration/test_stored_schema.py")
+    items.sort(key=lambda item: item.nodeid.startswith(last))

@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from drift_monitoring import Client, DriftMonitor, flush, sync
-from drift_monitoring.monitor import spool_for
+from drift_monitoring.offline import spool_for
 from drift_monitoring.v1 import user_pb2, user_pb2_grpc
 from tests.reliability.workload import Ledger, Writer, audit, start_watchers
 

@@ -30,7 +30,7 @@ from google.protobuf import field_mask_pb2, json_format
 
 from drift_monitoring import Client, sync
 from drift_monitoring.errors import InvalidArgumentError
-from drift_monitoring.monitor import spool_for
+from drift_monitoring.offline import spool_for
 from drift_monitoring.v1 import drift_pb2
 from stack import ROOT, Server, Stack, free_port
 

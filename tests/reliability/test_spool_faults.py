@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from drift_monitoring.monitor import spool_for
+from drift_monitoring.offline import spool_for
 from drift_monitoring.settings import Settings
 from stack import ROOT, free_port
 

@@ -98,7 +98,7 @@ def test_an_oversized_run_is_rejected_not_retried_and_does_not_block_the_spool(e
 
     from drift_monitoring import Client, sync
     from drift_monitoring.errors import InvalidArgumentError
-    from drift_monitoring.monitor import spool_for
+    from drift_monitoring.offline import spool_for
 
     settings = {"url": f"localhost:{envoy.port}", "ca_bundle": str(ca_pem), "token": issuer.token("manager"), "state_dir": tmp_path, "timeout": 3}
     with Client(**settings) as client:

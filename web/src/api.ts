@@ -2,10 +2,10 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import type { Auth } from "./auth/oidc";
-import { DriftService } from "./gen/drift_monitoring/v1/drift_pb";
-import { ExperimentService } from "./gen/drift_monitoring/v1/experiment_pb";
-import { UserService } from "./gen/drift_monitoring/v1/user_pb";
-import { BadRequestSchema } from "./gen/google/rpc/error_details_pb";
+import { DriftService } from "@gen/drift_monitoring/v1/drift_pb";
+import { ExperimentService } from "@gen/drift_monitoring/v1/experiment_pb";
+import { UserService } from "@gen/drift_monitoring/v1/user_pb";
+import { BadRequestSchema } from "@gen/google/rpc/error_details_pb";
 
 export interface Api {
   experiments: Client<typeof ExperimentService>;

@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { describeError, errorCode, type Api } from "./api";
 import type { Auth, Session } from "./auth/oidc";
 import { Code } from "@connectrpc/connect";
-import type { User } from "./gen/drift_monitoring/v1/user_pb";
+import type { User } from "@gen/drift_monitoring/v1/user_pb";
 import { formatRoute, parseRoute, type Route } from "./logic/route";
 import { ExperimentPage } from "./views/experiment";
 import { ExperimentsPage } from "./views/experiments";

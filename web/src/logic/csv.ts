@@ -1,5 +1,5 @@
 // CSV export (RFC 4180) of the runs on screen: fixed columns, then one column per parameter path.
-import type { Drift } from "../gen/drift_monitoring/v1/drift_pb";
+import type { Drift } from "@gen/drift_monitoring/v1/drift_pb";
 import { millis, statusName } from "./drifts";
 import { parameters } from "./params";
 

@@ -1,6 +1,6 @@
 // Live updates of the drifts table: watch events applied to the rows on screen.
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { DriftEventType, DriftStatus, type Drift, type WatchDriftsResponse } from "../gen/drift_monitoring/v1/drift_pb";
+import { DriftEventType, DriftStatus, type Drift, type WatchDriftsResponse } from "@gen/drift_monitoring/v1/drift_pb";
 
 export function millis(ts: Timestamp | undefined): number {
   return ts ? Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6) : 0;

@@ -1,6 +1,6 @@
 // Parameter paths (`concept_drift.parameters.a.b`) the charts and the CSV export work with.
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
-import type { Drift, DriftResult } from "../gen/drift_monitoring/v1/drift_pb";
+import type { Drift, DriftResult } from "@gen/drift_monitoring/v1/drift_pb";
 import { detected, millis } from "./drifts";
 
 export const SECTIONS = ["concept_drift", "data_drift", "result"] as const;

@@ -7,7 +7,7 @@
 //                                refreshed if the session could be), else stop
 //   anything else                reconnect with backoff
 import { Code, ConnectError } from "@connectrpc/connect";
-import { DriftEventType, type WatchDriftsResponse } from "../gen/drift_monitoring/v1/drift_pb";
+import { DriftEventType, type WatchDriftsResponse } from "@gen/drift_monitoring/v1/drift_pb";
 
 export type WatchState = "connecting" | "live" | "reconnecting" | "ended";
 

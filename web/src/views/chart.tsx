@@ -1,8 +1,8 @@
 // Charts over the filtered runs: any parameter over time or against another, and the drift rate per day.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { describeError, type Api } from "../api";
-import type { Drift } from "../gen/drift_monitoring/v1/drift_pb";
-import type { Experiment } from "../gen/drift_monitoring/v1/experiment_pb";
+import type { Drift } from "@gen/drift_monitoring/v1/drift_pb";
+import type { Experiment } from "@gen/drift_monitoring/v1/experiment_pb";
 import { toCsv } from "../logic/csv";
 import { buildFilter } from "../logic/filters";
 import { chartPaths, driftRatePerDay, informativePath, isTime, series, TIMES } from "../logic/params";

@@ -3,7 +3,7 @@ import type { ComponentChildren } from "preact";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { formatRoute, type Route } from "../logic/route";
 import { millis } from "../logic/drifts";
-import { AccessLevel } from "../gen/drift_monitoring/v1/experiment_pb";
+import { AccessLevel } from "@gen/drift_monitoring/v1/experiment_pb";
 
 export type Nav = (route: Route, replace?: boolean) => void;
 

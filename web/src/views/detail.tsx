@@ -1,7 +1,7 @@
 // One run: its timing, parameters and per-feature test results.
 import { useEffect, useState } from "preact/hooks";
 import { describeError, type Api } from "../api";
-import type { Drift } from "../gen/drift_monitoring/v1/drift_pb";
+import type { Drift } from "@gen/drift_monitoring/v1/drift_pb";
 import { statusName } from "../logic/drifts";
 import { flatten, section, SECTIONS } from "../logic/params";
 import { ErrorLine, time } from "./common";

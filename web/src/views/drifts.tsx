@@ -1,7 +1,7 @@
 // The runs of an experiment: server-side filter, sort and paging; live through WatchDrifts.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { describeError, type Api } from "../api";
-import type { Drift } from "../gen/drift_monitoring/v1/drift_pb";
+import type { Drift } from "@gen/drift_monitoring/v1/drift_pb";
 import { toCsv } from "../logic/csv";
 import { applyEvent, statusName } from "../logic/drifts";
 import { buildFilter } from "../logic/filters";

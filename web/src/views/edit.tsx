@@ -1,7 +1,7 @@
 // Renaming (MANAGE) and describing (EDIT) an experiment.
 import { useState } from "preact/hooks";
 import { describeError, type Api } from "../api";
-import { AccessLevel, type Experiment } from "../gen/drift_monitoring/v1/experiment_pb";
+import { AccessLevel, type Experiment } from "@gen/drift_monitoring/v1/experiment_pb";
 import { ErrorLine } from "./common";
 
 type Props = { api: Api; experiment: Experiment; onChange: (experiment: Experiment) => void };

@@ -2,8 +2,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { EditExperiment } from "./edit";
 import { describeError, type Api } from "../api";
-import { AccessLevel, type Experiment } from "../gen/drift_monitoring/v1/experiment_pb";
-import type { User } from "../gen/drift_monitoring/v1/user_pb";
+import { AccessLevel, type Experiment } from "@gen/drift_monitoring/v1/experiment_pb";
+import type { User } from "@gen/drift_monitoring/v1/user_pb";
 import { TABS, type Route } from "../logic/route";
 import { ChartTab } from "./chart";
 import { ErrorLine, Link, levelName, type Nav } from "./common";

@@ -1,7 +1,7 @@
 // All experiments the caller may read: search by name, create, delete (MANAGE only).
 import { useEffect, useState } from "preact/hooks";
 import { describeError, type Api } from "../api";
-import { AccessLevel, type Experiment } from "../gen/drift_monitoring/v1/experiment_pb";
+import { AccessLevel, type Experiment } from "@gen/drift_monitoring/v1/experiment_pb";
 import { quote } from "../logic/filters";
 import { experimentRoute, type Route, type Visibility } from "../logic/route";
 import { ErrorLine, Link, levelName, time, type Nav } from "./common";

@@ -1,8 +1,8 @@
 // Sharing (MANAGE only): the public flag and grants to users (by User.id) or entitlements (groups).
 import { useState } from "preact/hooks";
 import { describeError, type Api } from "../api";
-import { AccessLevel, type Experiment, type Grant } from "../gen/drift_monitoring/v1/experiment_pb";
-import type { User } from "../gen/drift_monitoring/v1/user_pb";
+import { AccessLevel, type Experiment, type Grant } from "@gen/drift_monitoring/v1/experiment_pb";
+import type { User } from "@gen/drift_monitoring/v1/user_pb";
 import { ErrorLine, levelName } from "./common";
 
 const LEVELS = [AccessLevel.READ, AccessLevel.EDIT, AccessLevel.MANAGE];

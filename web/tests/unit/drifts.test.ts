@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DriftEventType, DriftStatus } from "../../src/gen/drift_monitoring/v1/drift_pb";
+import { DriftEventType, DriftStatus } from "@gen/drift_monitoring/v1/drift_pb";
 import { applyEvent, comparator, detected } from "../../src/logic/drifts";
 import { drift, event } from "./fixtures";
 

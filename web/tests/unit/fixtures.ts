@@ -1,7 +1,7 @@
 // Drifts as the server sends them, built with the generated schemas.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { DriftEventType, DriftSchema, DriftStatus, WatchDriftsResponseSchema, type Drift } from "../../src/gen/drift_monitoring/v1/drift_pb";
+import { DriftEventType, DriftSchema, DriftStatus, WatchDriftsResponseSchema, type Drift } from "@gen/drift_monitoring/v1/drift_pb";
 
 export function drift(id: string, at: string, extra: Partial<{ model: string; status: DriftStatus; concept: [boolean, object]; data: [boolean, object]; tags: string[] }> = {}): Drift {
   return create(DriftSchema, {

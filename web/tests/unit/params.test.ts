@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toCsv } from "../../src/logic/csv";
 import { create } from "@bufbuild/protobuf";
-import { DriftResultSchema } from "../../src/gen/drift_monitoring/v1/drift_pb";
+import { DriftResultSchema } from "@gen/drift_monitoring/v1/drift_pb";
 import { chartPaths, driftRatePerDay, informativePath, numericPaths, series, valueAt } from "../../src/logic/params";
 import { linear, timeTicks } from "../../src/logic/scale";
 import { drift } from "./fixtures";

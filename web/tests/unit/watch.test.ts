@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { DriftEventType, type WatchDriftsResponse } from "../../src/gen/drift_monitoring/v1/drift_pb";
+import { DriftEventType, type WatchDriftsResponse } from "@gen/drift_monitoring/v1/drift_pb";
 import { endedReason, watchDrifts, type WatchState } from "../../src/logic/watch";
 import { drift, event } from "./fixtures";
 

@@ -1,24 +1,22 @@
-// Regenerates src/gen from ../protos: the repository's descriptor image (scripts/gen_protos.py's
+// Regenerates src/gen from ../../protos: the repository's descriptor image (scripts/gen_protos.py's
 // descriptor_set, which resolves google/api from PyPI) fed to `buf generate` with the local protoc-gen-es.
-//   node scripts/gen.mjs [--out DIR] [--package DIR]
-// --out: default <package>/src/gen (the staleness tests generate elsewhere and compare). --package: the npm
-// package whose buf.gen.yaml and node_modules/.bin (buf, protoc-gen-es) are used, default web/; clients/ts
-// generates its Node client with this same script and its own template (import_extension=js for Node's ESM).
+// The one generated TypeScript: the Node client uses it, and the web view imports it as @gen/...
+//   node scripts/gen.mjs [--out DIR]
+// --out: default src/gen (the staleness test generates elsewhere and compares).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const web = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const root = resolve(web, "..");
+const pkg = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const root = resolve(pkg, "..", "..");
 const flag = (name) => { const at = process.argv.indexOf(name); return at > 0 ? resolve(process.argv[at + 1]) : undefined; };
-const pkg = flag("--package") ?? web;
 const out = flag("--out") ?? join(pkg, "src", "gen");
 const bin = join(pkg, "node_modules", ".bin");
 const python = process.env.PYTHON ?? join(root, ".venv", "bin", "python");
 
-const tmp = mkdtempSync(join(tmpdir(), "dm-web-gen-"));
+const tmp = mkdtempSync(join(tmpdir(), "dm-ts-gen-"));
 try {
   const image = join(tmp, "protos.binpb");
   // Only the descriptor image: gen_protos.py's command line would also rewrite the Python stubs.
