@@ -157,7 +157,7 @@ async def create_server(settings: Settings) -> App:
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    sweeper = Sweeper(db, settings.sweep_seconds, settings.audit_retention_days)
+    sweeper = Sweeper(db, settings.sweep_seconds, settings.audit_retention_days, events)
     sweeper.start()
     stop_metrics = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
     lease_sweeper = LeaseSweeper(db, events, Drift._get_collection, LeaseClaim._get_collection, settings.lease_sweep_seconds)

@@ -45,6 +45,8 @@ from server.models import Event
 log = logging.getLogger(__name__)
 
 CREATED, UPDATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT = "CREATED", "UPDATED", "DELETED", "EXPERIMENT_DELETED", "HEARTBEAT"
+# A deleted experiment's older event, blanked (forget): it keeps its seq and goes to nobody.
+FORGOTTEN = "FORGOTTEN"
 # Who may read the experiment changed (public flag, grants): open streams re-check their caller (never sent).
 EXPERIMENT_ACCESS = "EXPERIMENT_ACCESS"
 READ_BATCH = 500
@@ -157,6 +159,10 @@ class EventLog:
         with self._stripes[zlib.crc32(drift_id.binary) % LOCK_STRIPES]:
             yield
 
+    def stripes_of(self, drift_ids: list[ObjectId]) -> list[threading.Lock]:
+        """The drift locks of many drifts, each once, in a fixed order (take them in this order)."""
+        return [self._stripes[i] for i in sorted({zlib.crc32(d.binary) % LOCK_STRIPES for d in drift_ids})]
+
     def append(self, experiment: ObjectId, type_: str, drift: Mapping[str, Any]) -> int:
         return self.append_many(experiment, type_, [drift])
 
@@ -195,6 +201,14 @@ class EventLog:
         if prune:
             self.prune(seq)
         return seq
+
+    def forget(self, experiment: ObjectId, before: int) -> None:
+        """Blank a deleted experiment's events before seq `before` (its EXPERIMENT_DELETED event): they keep
+        their seqs, so the log stays gap-free for every reader, but no longer name it or hold its drifts."""
+        self._collection().update_many(
+            {"experiment": experiment, "seq": {"$lt": before}},
+            {"$set": {"experiment": None, "type": FORGOTTEN, "drift": {}, "drift_id": None}},
+        )
 
     def prune(self, head: int) -> None:
         """Delete the whole blocks older than the newest `retention`, recording the highest seq deleted first."""

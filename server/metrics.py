@@ -12,7 +12,9 @@ What is measured, and where:
   detected (events written by the drift service), for the Grafana drift dashboard. An edit to a run that
   has already finished counts it again; such edits are rare next to runs;
 - lost runs per experiment: runs the lease sweeper moved to LOST, counted by the one process that did
-  (kept apart from runs_finished, so a lost run that completes later does not skew the drift rate).
+  (kept apart from runs_finished, so a lost run that completes later does not skew the drift rate);
+- expired runs per experiment and limit: runs the retention sweep deleted (server/retention.py), counted
+  by the one process that deleted each.
 
 Counting is always on (a few microseconds a call); only the HTTP endpoint depends on the setting.
 """
@@ -63,6 +65,10 @@ ALERT_NOTIFICATIONS = Counter("drift_monitor_alert_notifications", "Alert notifi
 ALERT_DELIVERIES = Counter("drift_monitor_alert_deliveries", "Alert delivery attempts this process made, by outcome", ["outcome"])
 ALERT_DELIVERY_SECONDS = Histogram(
     "drift_monitor_alert_delivery_seconds", "From a notification's creation to its delivery", buckets=(*LATENCY_BUCKETS, 30.0, 60.0, 300.0, 3600.0)
+)
+RUNS_EXPIRED = Counter(
+    "drift_monitor_runs_expired", "Drift runs this process deleted by the experiment's retention, by experiment id and limit (age, count)",
+    ["experiment", "reason"],
 )
 RUNS_LOST = Counter("drift_monitor_runs_lost", "Drift runs this process moved to LOST (lease expired), by experiment id", ["experiment"])
 
@@ -215,6 +221,12 @@ def delivered(times: Iterable[datetime | None]) -> None:
 
 def run_lost(experiment: object) -> None:
     RUNS_LOST.labels(str(experiment)).inc()
+
+
+def runs_expired(experiment: object, by_reason: Mapping[str, int]) -> None:
+    for reason, count in by_reason.items():
+        if count:
+            RUNS_EXPIRED.labels(str(experiment), reason).inc(count)
 
 
 def _detected(doc: Mapping[str, Any]) -> bool:

@@ -66,6 +66,9 @@ class Experiment(Document):
             "public",
             "owner",
             "grants.entity",
+            # The retention sweep's "which experiments have a limit" (server/retention.py).
+            "retention_days",
+            "retention_runs",
             # Every order a list asks for, walked in order (the keyset cursor ends on _id).
             *({"fields": [field, "_id"]} for field in EXPERIMENT_ORDER_FIELDS),
         ],
@@ -79,6 +82,8 @@ class Experiment(Document):
     create_time = DateTimeField(required=True)
     update_time = DateTimeField(required=True)
     legacy_id = StringField(null=True)  # its id in the system it was imported from (ImportService)
+    retention_days = IntField(default=0)  # runs older than this are deleted (server/retention.py); 0 = no limit
+    retention_runs = IntField(default=0)  # only the newest this many runs are kept; 0 = no limit
 
 
 class Drift(Document):
@@ -135,8 +140,8 @@ class Event(Document):
     }
     seq = IntField(required=True)
     block = IntField()  # seq // events.BLOCK
-    experiment = ObjectIdField(required=True)
-    type = StringField(required=True)  # CREATED | UPDATED | DELETED | EXPERIMENT_DELETED
+    experiment = ObjectIdField(null=True)  # None once its experiment is deleted (events.forget)
+    type = StringField(required=True)  # CREATED | UPDATED | DELETED | EXPERIMENT_DELETED | EXPERIMENT_ACCESS | FORGOTTEN
     drift_id = ObjectIdField(null=True)  # the drift's _id (None for EXPERIMENT_DELETED)
     drift = DictField()  # snapshot of the drift document right after the change
     time = DateTimeField(required=True)
@@ -160,12 +165,14 @@ class AuditEvent(Document):
     before = DictField(null=True)
     after = DictField(null=True)
     admin_override = BooleanField(default=False)
+    experiment_deleted = BooleanField(default=False)  # set when the experiment is deleted (the entry stays)
 
 
 class LeaseClaim(Document):
     """Who moves a drift to LOST: the one process whose insert of `<drift id>@<lease expiry>` succeeded
-    (server/leases.py); the unique _id is the whole protocol. `time` is indexed for the sweeper's pruning
-    of old claims (a delete by time range)."""
+    (server/leases.py); the unique _id is the whole protocol. The retention sweep claims the runs it deletes
+    the same way (`expire/<drift id>@<ordinal>`, server/retention.py). `time` is indexed for the sweeper's
+    pruning of old claims (a delete by time range)."""
 
     meta = {"collection": "lease_claims", "indexes": [{"fields": ["time"]}], "auto_create_index": False}
     id = StringField(primary_key=True)
