@@ -183,7 +183,8 @@ class AlertRule(Document):
     """An experiment's alert rule (server/alerts/). `secrets` are the webhook's signing secrets, newest
     first, each with the time it stops signing (None: current); never returned by Get or List."""
 
-    meta = {"collection": "alert_rules", "indexes": [{"fields": ["experiment", "create_time", "_id"]}], "auto_create_index": False}
+    # disabled: the evaluator's full pass (every enabled rule).
+    meta = {"collection": "alert_rules", "indexes": [{"fields": ["experiment", "create_time", "_id"]}, {"fields": ["disabled"]}], "auto_create_index": False}
     experiment = ObjectIdField(required=True)
     display_name = StringField(required=True)
     disabled = BooleanField(default=False)
@@ -203,7 +204,8 @@ class AlertGroupState(Document):
     """Where one alert (a rule and one group of its runs) stands: _id "<rule>|<group key>". `episode`
     counts the times it became active; notifications of an episode have ids derived from it."""
 
-    meta = {"collection": "alert_states", "indexes": [{"fields": ["rule"]}, {"fields": ["experiment"]}], "auto_create_index": False}
+    # state: the firing-alerts gauge counts FIRING ones.
+    meta = {"collection": "alert_states", "indexes": [{"fields": ["rule"]}, {"fields": ["experiment"]}, {"fields": ["state"]}], "auto_create_index": False}
     id = StringField(primary_key=True)
     rule = ObjectIdField(required=True)
     experiment = ObjectIdField(required=True)
