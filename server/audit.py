@@ -67,6 +67,7 @@ def record(
         "before": _plain(before),
         "after": _plain(after),
         "admin_override": override,
+        "experiment_deleted": False,
     }
     _collection().insert_one(doc)
     return doc
@@ -93,6 +94,15 @@ def _plain(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def sharing(experiment: Mapping[str, Any]) -> dict[str, Any]:
     return {"public": bool(experiment.get("public")), "grants": list(experiment.get("grants") or [])}
+
+
+def retention(experiment: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: int(experiment.get(name) or 0) for name in ("retention_days", "retention_runs")}
+
+
+def experiment_deleted(experiment: ObjectId) -> None:
+    """Mark the entries of a deleted experiment (blocking): they stay, as history, and say so."""
+    _collection().update_many({"experiment": experiment}, {"$set": {"experiment_deleted": True}})
 
 
 def expire(days: int, moment: datetime | None = None) -> int:

@@ -45,6 +45,8 @@ def experiment_to_proto(doc: Mapping[str, Any], level: Level) -> experiment_pb2.
         public=doc.get("public", False),
         owner=doc["owner"],
         caller_access=int(level),
+        retention_days=int(doc.get("retention_days") or 0),
+        retention_runs=int(doc.get("retention_runs") or 0),
     )
     if level >= Level.MANAGE:
         message.grants.extend(

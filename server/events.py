@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +45,8 @@ from server.models import Event
 log = logging.getLogger(__name__)
 
 CREATED, UPDATED, DELETED, EXPERIMENT_DELETED, HEARTBEAT = "CREATED", "UPDATED", "DELETED", "EXPERIMENT_DELETED", "HEARTBEAT"
+# A deleted experiment's older event, blanked (forget): it keeps its seq and goes to nobody.
+FORGOTTEN = "FORGOTTEN"
 # Who may read the experiment changed (public flag, grants): open streams re-check their caller (never sent).
 EXPERIMENT_ACCESS = "EXPERIMENT_ACCESS"
 READ_BATCH = 500
@@ -123,6 +125,12 @@ class EventLog:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tailer: asyncio.Task[None] | None = None
         self._closing = False
+        self._listeners: list[Callable[[list[LogEvent]], None]] = []
+
+    def add_listener(self, listener: Callable[[list[LogEvent]], None]) -> None:
+        """Called on the loop with every batch of events this process appends (the alert evaluator): it
+        must be quick and never touch the database."""
+        self._listeners.append(listener)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -150,6 +158,10 @@ class EventLog:
     def drift_lock(self, drift_id: ObjectId) -> Iterator[None]:
         with self._stripes[zlib.crc32(drift_id.binary) % LOCK_STRIPES]:
             yield
+
+    def stripes_of(self, drift_ids: list[ObjectId]) -> list[threading.Lock]:
+        """The drift locks of many drifts, each once, in a fixed order (take them in this order)."""
+        return [self._stripes[i] for i in sorted({zlib.crc32(d.binary) % LOCK_STRIPES for d in drift_ids})]
 
     def append(self, experiment: ObjectId, type_: str, drift: Mapping[str, Any]) -> int:
         return self.append_many(experiment, type_, [drift])
@@ -189,6 +201,14 @@ class EventLog:
         if prune:
             self.prune(seq)
         return seq
+
+    def forget(self, experiment: ObjectId, before: int) -> None:
+        """Blank a deleted experiment's events before seq `before` (its EXPERIMENT_DELETED event): they keep
+        their seqs, so the log stays gap-free for every reader, but no longer name it or hold its drifts."""
+        self._collection().update_many(
+            {"experiment": experiment, "seq": {"$lt": before}},
+            {"$set": {"experiment": None, "type": FORGOTTEN, "drift": {}, "drift_id": None}},
+        )
 
     def prune(self, head: int) -> None:
         """Delete the whole blocks older than the newest `retention`, recording the highest seq deleted first."""
@@ -250,6 +270,11 @@ class EventLog:
     def _publish(self, events: list[LogEvent]) -> None:
         """This process's new events (on the loop): offered at once when they continue the position;
         beyond a gap (another process wrote in between) they wait for the tailer to read the gap."""
+        for listener in self._listeners:
+            try:
+                listener(events)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the watchers' fan-out
+                log.exception("event listener failed")
         if not self._subscribers:
             # Nobody to feed: just move on. A watcher starting later catches up from the database.
             self._pending.clear()

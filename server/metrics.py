@@ -12,7 +12,9 @@ What is measured, and where:
   detected (events written by the drift service), for the Grafana drift dashboard. An edit to a run that
   has already finished counts it again; such edits are rare next to runs;
 - lost runs per experiment: runs the lease sweeper moved to LOST, counted by the one process that did
-  (kept apart from runs_finished, so a lost run that completes later does not skew the drift rate).
+  (kept apart from runs_finished, so a lost run that completes later does not skew the drift rate);
+- expired runs per experiment and limit: runs the retention sweep deleted (server/retention.py), counted
+  by the one process that deleted each.
 
 Counting is always on (a few microseconds a call); only the HTTP endpoint depends on the setting.
 """
@@ -57,6 +59,16 @@ EVENT_LAG = Histogram("drift_monitor_event_log_lag_seconds", "From an event's wr
 RUNS_CREATED = Counter("drift_monitor_runs_created", "Drift runs created, by experiment id", ["experiment"])
 RUNS_FINISHED = Counter(
     "drift_monitor_runs_finished", "Drift runs written as COMPLETED or FAILED, by experiment id and drift detected", ["experiment", "status", "drift"]
+)
+ALERTS_FIRING = Gauge("drift_monitor_alerts_firing", "Alerts (rule and group) in the FIRING state, as of this process's last full evaluation")
+ALERT_NOTIFICATIONS = Counter("drift_monitor_alert_notifications", "Alert notifications this process put in the outbox, by kind", ["kind"])
+ALERT_DELIVERIES = Counter("drift_monitor_alert_deliveries", "Alert delivery attempts this process made, by outcome", ["outcome"])
+ALERT_DELIVERY_SECONDS = Histogram(
+    "drift_monitor_alert_delivery_seconds", "From a notification's creation to its delivery", buckets=(*LATENCY_BUCKETS, 30.0, 60.0, 300.0, 3600.0)
+)
+RUNS_EXPIRED = Counter(
+    "drift_monitor_runs_expired", "Drift runs this process deleted by the experiment's retention, by experiment id and limit (age, count)",
+    ["experiment", "reason"],
 )
 RUNS_LOST = Counter("drift_monitor_runs_lost", "Drift runs this process moved to LOST (lease expired), by experiment id", ["experiment"])
 
@@ -211,6 +223,12 @@ def run_lost(experiment: object) -> None:
     RUNS_LOST.labels(str(experiment)).inc()
 
 
+def runs_expired(experiment: object, by_reason: Mapping[str, int]) -> None:
+    for reason, count in by_reason.items():
+        if count:
+            RUNS_EXPIRED.labels(str(experiment), reason).inc(count)
+
+
 def _detected(doc: Mapping[str, Any]) -> bool:
     return any((doc.get(field) or {}).get("detected") for field in RESULT_FIELDS)
 
@@ -222,3 +240,22 @@ def drifts_written(experiment: object, type_: str, drifts: Iterable[Mapping[str,
             RUNS_CREATED.labels(label).inc()
         if type_ in ("CREATED", "UPDATED") and doc.get("status") in FINISHED:
             RUNS_FINISHED.labels(label, doc["status"], "true" if _detected(doc) else "false").inc()
+
+
+# -- alerts ---------------------------------------------------------------------------------------
+
+
+def alerts_firing(count: int) -> None:
+    ALERTS_FIRING.set(count)
+
+
+def alert_notified(kind: str) -> None:
+    ALERT_NOTIFICATIONS.labels(kind).inc()
+
+
+def alert_delivery(outcome: str) -> None:
+    ALERT_DELIVERIES.labels(outcome).inc()
+
+
+def alert_delivery_latency(seconds: float) -> None:
+    ALERT_DELIVERY_SECONDS.observe(max(0.0, seconds))

@@ -66,6 +66,9 @@ class Experiment(Document):
             "public",
             "owner",
             "grants.entity",
+            # The retention sweep's "which experiments have a limit" (server/retention.py).
+            "retention_days",
+            "retention_runs",
             # Every order a list asks for, walked in order (the keyset cursor ends on _id).
             *({"fields": [field, "_id"]} for field in EXPERIMENT_ORDER_FIELDS),
         ],
@@ -79,6 +82,8 @@ class Experiment(Document):
     create_time = DateTimeField(required=True)
     update_time = DateTimeField(required=True)
     legacy_id = StringField(null=True)  # its id in the system it was imported from (ImportService)
+    retention_days = IntField(default=0)  # runs older than this are deleted (server/retention.py); 0 = no limit
+    retention_runs = IntField(default=0)  # only the newest this many runs are kept; 0 = no limit
 
 
 class Drift(Document):
@@ -135,8 +140,8 @@ class Event(Document):
     }
     seq = IntField(required=True)
     block = IntField()  # seq // events.BLOCK
-    experiment = ObjectIdField(required=True)
-    type = StringField(required=True)  # CREATED | UPDATED | DELETED | EXPERIMENT_DELETED
+    experiment = ObjectIdField(null=True)  # None once its experiment is deleted (events.forget)
+    type = StringField(required=True)  # CREATED | UPDATED | DELETED | EXPERIMENT_DELETED | EXPERIMENT_ACCESS | FORGOTTEN
     drift_id = ObjectIdField(null=True)  # the drift's _id (None for EXPERIMENT_DELETED)
     drift = DictField()  # snapshot of the drift document right after the change
     time = DateTimeField(required=True)
@@ -160,19 +165,104 @@ class AuditEvent(Document):
     before = DictField(null=True)
     after = DictField(null=True)
     admin_override = BooleanField(default=False)
+    experiment_deleted = BooleanField(default=False)  # set when the experiment is deleted (the entry stays)
 
 
 class LeaseClaim(Document):
     """Who moves a drift to LOST: the one process whose insert of `<drift id>@<lease expiry>` succeeded
-    (server/leases.py); the unique _id is the whole protocol. `time` is indexed for the sweeper's pruning
-    of old claims (a delete by time range)."""
+    (server/leases.py); the unique _id is the whole protocol. The retention sweep claims the runs it deletes
+    the same way (`expire/<drift id>@<ordinal>`, server/retention.py). `time` is indexed for the sweeper's
+    pruning of old claims (a delete by time range)."""
 
     meta = {"collection": "lease_claims", "indexes": [{"fields": ["time"]}], "auto_create_index": False}
     id = StringField(primary_key=True)
     time = DateTimeField(required=True)
 
 
-ALL_DOCUMENTS = (User, Experiment, Drift, Event, AuditEvent, LeaseClaim)
+class AlertRule(Document):
+    """An experiment's alert rule (server/alerts/). `secrets` are the webhook's signing secrets, newest
+    first, each with the time it stops signing (None: current); never returned by Get or List."""
+
+    # disabled: the evaluator's full pass (every enabled rule).
+    meta = {"collection": "alert_rules", "indexes": [{"fields": ["experiment", "create_time", "_id"]}, {"fields": ["disabled"]}], "auto_create_index": False}
+    experiment = ObjectIdField(required=True)
+    display_name = StringField(required=True)
+    disabled = BooleanField(default=False)
+    condition = DictField(required=True)  # {"type": "drift_detected", ...the condition's fields}
+    filter = StringField(default="")
+    pending_ms = IntField(default=0)
+    repeat_ms = IntField(required=True)
+    group_by = ListField(StringField())
+    channel = DictField(required=True)  # {"type": "webhook"|"slack"|"email", "url"| "to"}
+    secrets = ListField(DictField())  # [{"secret": "whsec_...", "expire_time": datetime | None}]
+    creator = StringField(required=True)
+    create_time = DateTimeField(required=True)
+    update_time = DateTimeField(required=True)
+
+
+class AlertGroupState(Document):
+    """Where one alert (a rule and one group of its runs) stands: _id "<rule>|<group key>". `episode`
+    counts the times it became active; notifications of an episode have ids derived from it."""
+
+    # state: the firing-alerts gauge counts FIRING ones.
+    meta = {"collection": "alert_states", "indexes": [{"fields": ["rule"]}, {"fields": ["experiment"]}, {"fields": ["state"]}], "auto_create_index": False}
+    id = StringField(primary_key=True)
+    rule = ObjectIdField(required=True)
+    experiment = ObjectIdField(required=True)
+    labels = DictField()
+    state = StringField(required=True, choices=("INACTIVE", "PENDING", "FIRING"))
+    episode = IntField(required=True)
+    active_since = DateTimeField(null=True)
+    fire_time = DateTimeField(null=True)
+    repeats = IntField(default=0)  # REPEAT notifications made in this episode
+    update_time = DateTimeField(required=True)
+
+
+class AlertNotification(Document):
+    """A firing, repeat or resolution and its delivery: the outbox. _id is the delivery id, derived from
+    (rule, group, episode, kind), so the insert is the claim of that transition: whichever process inserts
+    it first made it, and a repeated insert changes nothing (server/alerts/evaluator.py)."""
+
+    meta = {
+        "collection": "alert_notifications",
+        "indexes": [
+            {"fields": ["status", "next_attempt_time"]},
+            {"fields": ["experiment", "create_time", "_id"]},
+            {"fields": ["rule", "create_time", "_id"]},
+        ],
+        "auto_create_index": False,
+    }
+    id = StringField(primary_key=True)
+    rule = ObjectIdField(required=True)
+    experiment = ObjectIdField(required=True)
+    kind = StringField(required=True, choices=("FIRING", "REPEAT", "RESOLVED"))
+    labels = DictField()
+    summary = StringField(default="")
+    payload = DictField(required=True)
+    status = StringField(required=True, choices=("PENDING", "DELIVERED", "FAILED"))
+    attempt = IntField(default=0)  # the attempt a sender may claim next (server/alerts/outbox.py)
+    attempts = ListField(DictField())  # [{"time", "status_code", "detail"}]
+    next_attempt_time = DateTimeField(required=True)
+    give_up_time = DateTimeField(required=True)
+    create_time = DateTimeField(required=True)
+    deliver_time = DateTimeField(null=True)
+
+
+class AlertClaim(Document):
+    """Who sends attempt N of a notification: the process whose insert of "<id>#<N>" succeeded (FerretDB
+    v1's conditional updates are not atomic: see server/leases.py)."""
+
+    meta = {"collection": "alert_claims", "indexes": [{"fields": ["time"]}, {"fields": ["experiment"]}], "auto_create_index": False}
+    id = StringField(primary_key=True)
+    experiment = ObjectIdField(required=True)
+    owner = StringField(required=True)
+    time = DateTimeField(required=True)
+
+
+ALERT_DOCUMENTS = (AlertRule, AlertGroupState, AlertNotification, AlertClaim)
+# Per-experiment collections an experiment's delete removes (server/services/experiments.py).
+EXPERIMENT_DEPENDENTS = ALERT_DOCUMENTS
+ALL_DOCUMENTS = (User, Experiment, Drift, Event, AuditEvent, LeaseClaim, *ALERT_DOCUMENTS)
 
 
 class StoredShapeError(RuntimeError):

@@ -52,6 +52,16 @@ def bounds(drifts: Collection[Any], experiment: ObjectId) -> tuple[int, int]:
     return int(doc.get("low", 1)), int(doc.get("high", 0))
 
 
+def forget(drifts: Collection[Any], experiment: ObjectId) -> None:
+    """Drop a deleted experiment's counter (blocking)."""
+    counters(drifts).delete_one({"_id": _key(experiment)})
+
+
+def raise_low(drifts: Collection[Any], experiment: ObjectId, low: int) -> None:
+    """Every ordinal below `low` is gone (retention): later walks stop there."""
+    counters(drifts).update_one({"_id": _key(experiment)}, {"$max": {"low": low}})
+
+
 def stamp(drifts: Collection[Any], docs: Sequence[dict[str, Any]], *, restamp: bool = True) -> None:
     """Give docs (all of one experiment, new) consecutive ordinals and their buckets, and (restamp) the
     times they took from "now" the moment the ordinals were taken, so the two orders agree. Imports keep

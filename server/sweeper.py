@@ -1,5 +1,5 @@
-"""Background housekeeping of one server process: expiring old audit entries (and, with retention
-settings on experiments, old runs). Every step deletes in bounded batches by _id, so any number of server
+"""Background housekeeping of one server process: expiring old audit entries, and old runs of experiments
+with retention limits (server/retention.py). Every step deletes in bounded batches by _id, so any number of server
 processes may sweep the same database at once: a document two of them pick is deleted once."""
 
 from __future__ import annotations
@@ -8,15 +8,16 @@ import asyncio
 import contextlib
 import logging
 
-from server import audit
+from server import audit, retention
 from server.db import Database
+from server.events import EventLog
 
 log = logging.getLogger(__name__)
 
 
 class Sweeper:
-    def __init__(self, db: Database, interval: float, audit_retention_days: int) -> None:
-        self.db, self.interval, self.audit_retention_days = db, interval, audit_retention_days
+    def __init__(self, db: Database, interval: float, audit_retention_days: int, events: EventLog | None = None) -> None:
+        self.db, self.interval, self.audit_retention_days, self.events = db, interval, audit_retention_days, events
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -26,6 +27,8 @@ class Sweeper:
         removed = await self.db.run(audit.expire, self.audit_retention_days)
         if removed:
             log.info("audit: removed %d entries older than %d days", removed, self.audit_retention_days)
+        if self.events is not None:
+            await self.db.run(retention.sweep, self.events)
 
     async def _loop(self) -> None:
         while True:

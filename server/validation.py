@@ -28,6 +28,8 @@ MAX_GRANTS = 256
 MAX_ENTITY = 512
 MAX_REQUEST_ID = 128
 MAX_ID = 64
+MAX_RETENTION_DAYS = 36_500
+MAX_RETENTION_RUNS = 100_000_000
 # Timestamp range MongoDB dates and protobuf Timestamps share: years 1..9999.
 MIN_SECONDS, MAX_SECONDS = -62135596800, 253402300799
 
@@ -39,6 +41,13 @@ def text(field: str, value: str, *, low: int, high: int) -> str:
         raise invalid(field, f"must be {low}-{high} characters, got {len(value)}")
     if any(ord(ch) < 32 and ch not in "\t\n" or ch == "\x7f" for ch in value):
         raise invalid(field, "must not contain control characters")
+    return value
+
+
+def count(field: str, value: int, high: int) -> int:
+    """A limit from 0 (none) to high."""
+    if not 0 <= value <= high:
+        raise invalid(field, f"must be from 0 (no limit) to {high}, got {value}")
     return value
 
 

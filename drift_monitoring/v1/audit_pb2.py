@@ -28,7 +28,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64rift_monitoring/v1/audit.proto\x12\x13\x64rift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x02\n\nAuditEvent\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12.\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x61\x63tor_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nactor_name\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06\x61\x63tion\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rexperiment_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x65xperiment_name\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06target\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12-\n\x06\x62\x65\x66ore\x18\t \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x03\x12,\n\x05\x61\x66ter\x18\n \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x61\x64min_override\x18\x0b \x01(\x08\x42\x04\xe2\x41\x01\x03\"x\n\x16ListAuditEventsRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x10\n\x08order_by\x18\x05 \x01(\t\"i\n\x17ListAuditEventsResponse\x12\x35\n\x0c\x61udit_events\x18\x01 \x03(\x0b\x32\x1f.drift_monitoring.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xc5\x01\n\x0c\x41uditService\x12\xb4\x01\n\x0fListAuditEvents\x12+.drift_monitoring.v1.ListAuditEventsRequest\x1a,.drift_monitoring.v1.ListAuditEventsResponse\"F\x82\xd3\xe4\x93\x02@\x12\x0f/v1/auditEventsZ-\x12+/v1/experiments/{experiment_id}/auditEventsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64rift_monitoring/v1/audit.proto\x12\x13\x64rift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x03\n\nAuditEvent\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12.\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x61\x63tor_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nactor_name\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06\x61\x63tion\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rexperiment_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x65xperiment_name\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06target\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12-\n\x06\x62\x65\x66ore\x18\t \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x03\x12,\n\x05\x61\x66ter\x18\n \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x61\x64min_override\x18\x0b \x01(\x08\x42\x04\xe2\x41\x01\x03\x12 \n\x12\x65xperiment_deleted\x18\x0c \x01(\x08\x42\x04\xe2\x41\x01\x03\"x\n\x16ListAuditEventsRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x10\n\x08order_by\x18\x05 \x01(\t\"i\n\x17ListAuditEventsResponse\x12\x35\n\x0c\x61udit_events\x18\x01 \x03(\x0b\x32\x1f.drift_monitoring.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xc5\x01\n\x0c\x41uditService\x12\xb4\x01\n\x0fListAuditEvents\x12+.drift_monitoring.v1.ListAuditEventsRequest\x1a,.drift_monitoring.v1.ListAuditEventsResponse\"F\x82\xd3\xe4\x93\x02@\x12\x0f/v1/auditEventsZ-\x12+/v1/experiments/{experiment_id}/auditEventsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -57,14 +57,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUDITEVENT'].fields_by_name['after']._serialized_options = b'\342A\001\003'
   _globals['_AUDITEVENT'].fields_by_name['admin_override']._loaded_options = None
   _globals['_AUDITEVENT'].fields_by_name['admin_override']._serialized_options = b'\342A\001\003'
+  _globals['_AUDITEVENT'].fields_by_name['experiment_deleted']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['experiment_deleted']._serialized_options = b'\342A\001\003'
   _globals['_AUDITSERVICE'].methods_by_name['ListAuditEvents']._loaded_options = None
   _globals['_AUDITSERVICE'].methods_by_name['ListAuditEvents']._serialized_options = b'\202\323\344\223\002@\022\017/v1/auditEventsZ-\022+/v1/experiments/{experiment_id}/auditEvents'
   _globals['_AUDITEVENT']._serialized_start=183
-  _globals['_AUDITEVENT']._serialized_end=538
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=540
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=660
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=662
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=767
-  _globals['_AUDITSERVICE']._serialized_start=770
-  _globals['_AUDITSERVICE']._serialized_end=967
+  _globals['_AUDITEVENT']._serialized_end=572
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=574
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=694
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=696
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=801
+  _globals['_AUDITSERVICE']._serialized_start=804
+  _globals['_AUDITSERVICE']._serialized_end=1001
 # @@protoc_insertion_point(module_scope)

@@ -13,7 +13,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class AuditEvent(_message.Message):
-    __slots__ = ("id", "time", "actor_id", "actor_name", "action", "experiment_id", "experiment_name", "target", "before", "after", "admin_override")
+    __slots__ = ("id", "time", "actor_id", "actor_name", "action", "experiment_id", "experiment_name", "target", "before", "after", "admin_override", "experiment_deleted")
     ID_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,7 @@ class AuditEvent(_message.Message):
     BEFORE_FIELD_NUMBER: _ClassVar[int]
     AFTER_FIELD_NUMBER: _ClassVar[int]
     ADMIN_OVERRIDE_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_DELETED_FIELD_NUMBER: _ClassVar[int]
     id: str
     time: _timestamp_pb2.Timestamp
     actor_id: str
@@ -36,7 +37,8 @@ class AuditEvent(_message.Message):
     before: _struct_pb2.Struct
     after: _struct_pb2.Struct
     admin_override: bool
-    def __init__(self, id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_id: _Optional[str] = ..., actor_name: _Optional[str] = ..., action: _Optional[str] = ..., experiment_id: _Optional[str] = ..., experiment_name: _Optional[str] = ..., target: _Optional[str] = ..., before: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., after: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., admin_override: _Optional[bool] = ...) -> None: ...
+    experiment_deleted: bool
+    def __init__(self, id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_id: _Optional[str] = ..., actor_name: _Optional[str] = ..., action: _Optional[str] = ..., experiment_id: _Optional[str] = ..., experiment_name: _Optional[str] = ..., target: _Optional[str] = ..., before: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., after: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., admin_override: _Optional[bool] = ..., experiment_deleted: _Optional[bool] = ...) -> None: ...
 
 class ListAuditEventsRequest(_message.Message):
     __slots__ = ("experiment_id", "page_size", "page_token", "filter", "order_by")

@@ -29,7 +29,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$drift_monitoring/v1/experiment.proto\x12\x13\x64rift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"T\n\x05Grant\x12\x14\n\x06\x65ntity\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x05level\x18\x02 \x01(\x0e\x32 .drift_monitoring.v1.AccessLevelB\x04\xe2\x41\x01\x02\"\xc5\x02\n\nExperiment\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0e\n\x06public\x18\x04 \x01(\x08\x12*\n\x06grants\x18\x05 \x03(\x0b\x32\x1a.drift_monitoring.v1.Grant\x12\x13\n\x05owner\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12=\n\rcaller_access\x18\t \x01(\x0e\x32 .drift_monitoring.v1.AccessLevelB\x04\xe2\x41\x01\x03\"T\n\x17\x43reateExperimentRequest\x12\x39\n\nexperiment\x18\x01 \x01(\x0b\x32\x1f.drift_monitoring.v1.ExperimentB\x04\xe2\x41\x01\x02\"3\n\x14GetExperimentRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"-\n\x17LookupExperimentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"a\n\x16ListExperimentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"h\n\x17ListExperimentsResponse\x12\x34\n\x0b\x65xperiments\x18\x01 \x03(\x0b\x32\x1f.drift_monitoring.v1.Experiment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x85\x01\n\x17UpdateExperimentRequest\x12\x39\n\nexperiment\x18\x01 \x01(\x0b\x32\x1f.drift_monitoring.v1.ExperimentB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"6\n\x17\x44\x65leteExperimentRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02*r\n\x0b\x41\x63\x63\x65ssLevel\x12\x1c\n\x18\x41\x43\x43\x45SS_LEVEL_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41\x43\x43\x45SS_LEVEL_READ\x10\x01\x12\x15\n\x11\x41\x43\x43\x45SS_LEVEL_EDIT\x10\x02\x12\x17\n\x13\x41\x43\x43\x45SS_LEVEL_MANAGE\x10\x03\x32\xcc\x06\n\x11\x45xperimentService\x12\x86\x01\n\x10\x43reateExperiment\x12,.drift_monitoring.v1.CreateExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"#\x82\xd3\xe4\x93\x02\x1d\"\x0f/v1/experiments:\nexperiment\x12\x84\x01\n\rGetExperiment\x12).drift_monitoring.v1.GetExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"\'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/experiments/{experiment_id}\x12\x81\x01\n\x10LookupExperiment\x12,.drift_monitoring.v1.LookupExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/experiments:lookup\x12\x85\x01\n\x0fListExperiments\x12+.drift_monitoring.v1.ListExperimentsRequest\x1a,.drift_monitoring.v1.ListExperimentsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/experiments\x12\x96\x01\n\x10UpdateExperiment\x12,.drift_monitoring.v1.UpdateExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"3\x82\xd3\xe4\x93\x02-2\x1f/v1/experiments/{experiment.id}:\nexperiment\x12\x81\x01\n\x10\x44\x65leteExperiment\x12,.drift_monitoring.v1.DeleteExperimentRequest\x1a\x16.google.protobuf.Empty\"\'\x82\xd3\xe4\x93\x02!*\x1f/v1/experiments/{experiment_id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$drift_monitoring/v1/experiment.proto\x12\x13\x64rift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"T\n\x05Grant\x12\x14\n\x06\x65ntity\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x05level\x18\x02 \x01(\x0e\x32 .drift_monitoring.v1.AccessLevelB\x04\xe2\x41\x01\x02\"\xf5\x02\n\nExperiment\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0e\n\x06public\x18\x04 \x01(\x08\x12*\n\x06grants\x18\x05 \x03(\x0b\x32\x1a.drift_monitoring.v1.Grant\x12\x13\n\x05owner\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12=\n\rcaller_access\x18\t \x01(\x0e\x32 .drift_monitoring.v1.AccessLevelB\x04\xe2\x41\x01\x03\x12\x16\n\x0eretention_days\x18\n \x01(\x05\x12\x16\n\x0eretention_runs\x18\x0b \x01(\x05\"T\n\x17\x43reateExperimentRequest\x12\x39\n\nexperiment\x18\x01 \x01(\x0b\x32\x1f.drift_monitoring.v1.ExperimentB\x04\xe2\x41\x01\x02\"3\n\x14GetExperimentRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"-\n\x17LookupExperimentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"a\n\x16ListExperimentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"h\n\x17ListExperimentsResponse\x12\x34\n\x0b\x65xperiments\x18\x01 \x03(\x0b\x32\x1f.drift_monitoring.v1.Experiment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x85\x01\n\x17UpdateExperimentRequest\x12\x39\n\nexperiment\x18\x01 \x01(\x0b\x32\x1f.drift_monitoring.v1.ExperimentB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"6\n\x17\x44\x65leteExperimentRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02*r\n\x0b\x41\x63\x63\x65ssLevel\x12\x1c\n\x18\x41\x43\x43\x45SS_LEVEL_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41\x43\x43\x45SS_LEVEL_READ\x10\x01\x12\x15\n\x11\x41\x43\x43\x45SS_LEVEL_EDIT\x10\x02\x12\x17\n\x13\x41\x43\x43\x45SS_LEVEL_MANAGE\x10\x03\x32\xcc\x06\n\x11\x45xperimentService\x12\x86\x01\n\x10\x43reateExperiment\x12,.drift_monitoring.v1.CreateExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"#\x82\xd3\xe4\x93\x02\x1d\"\x0f/v1/experiments:\nexperiment\x12\x84\x01\n\rGetExperiment\x12).drift_monitoring.v1.GetExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"\'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/experiments/{experiment_id}\x12\x81\x01\n\x10LookupExperiment\x12,.drift_monitoring.v1.LookupExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/experiments:lookup\x12\x85\x01\n\x0fListExperiments\x12+.drift_monitoring.v1.ListExperimentsRequest\x1a,.drift_monitoring.v1.ListExperimentsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/experiments\x12\x96\x01\n\x10UpdateExperiment\x12,.drift_monitoring.v1.UpdateExperimentRequest\x1a\x1f.drift_monitoring.v1.Experiment\"3\x82\xd3\xe4\x93\x02-2\x1f/v1/experiments/{experiment.id}:\nexperiment\x12\x81\x01\n\x10\x44\x65leteExperiment\x12,.drift_monitoring.v1.DeleteExperimentRequest\x1a\x16.google.protobuf.Empty\"\'\x82\xd3\xe4\x93\x02!*\x1f/v1/experiments/{experiment_id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -74,26 +74,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPERIMENTSERVICE'].methods_by_name['UpdateExperiment']._serialized_options = b'\202\323\344\223\002-2\037/v1/experiments/{experiment.id}:\nexperiment'
   _globals['_EXPERIMENTSERVICE'].methods_by_name['DeleteExperiment']._loaded_options = None
   _globals['_EXPERIMENTSERVICE'].methods_by_name['DeleteExperiment']._serialized_options = b'\202\323\344\223\002!*\037/v1/experiments/{experiment_id}'
-  _globals['_ACCESSLEVEL']._serialized_start=1217
-  _globals['_ACCESSLEVEL']._serialized_end=1331
+  _globals['_ACCESSLEVEL']._serialized_start=1265
+  _globals['_ACCESSLEVEL']._serialized_end=1379
   _globals['_GRANT']._serialized_start=220
   _globals['_GRANT']._serialized_end=304
   _globals['_EXPERIMENT']._serialized_start=307
-  _globals['_EXPERIMENT']._serialized_end=632
-  _globals['_CREATEEXPERIMENTREQUEST']._serialized_start=634
-  _globals['_CREATEEXPERIMENTREQUEST']._serialized_end=718
-  _globals['_GETEXPERIMENTREQUEST']._serialized_start=720
-  _globals['_GETEXPERIMENTREQUEST']._serialized_end=771
-  _globals['_LOOKUPEXPERIMENTREQUEST']._serialized_start=773
-  _globals['_LOOKUPEXPERIMENTREQUEST']._serialized_end=818
-  _globals['_LISTEXPERIMENTSREQUEST']._serialized_start=820
-  _globals['_LISTEXPERIMENTSREQUEST']._serialized_end=917
-  _globals['_LISTEXPERIMENTSRESPONSE']._serialized_start=919
-  _globals['_LISTEXPERIMENTSRESPONSE']._serialized_end=1023
-  _globals['_UPDATEEXPERIMENTREQUEST']._serialized_start=1026
-  _globals['_UPDATEEXPERIMENTREQUEST']._serialized_end=1159
-  _globals['_DELETEEXPERIMENTREQUEST']._serialized_start=1161
-  _globals['_DELETEEXPERIMENTREQUEST']._serialized_end=1215
-  _globals['_EXPERIMENTSERVICE']._serialized_start=1334
-  _globals['_EXPERIMENTSERVICE']._serialized_end=2178
+  _globals['_EXPERIMENT']._serialized_end=680
+  _globals['_CREATEEXPERIMENTREQUEST']._serialized_start=682
+  _globals['_CREATEEXPERIMENTREQUEST']._serialized_end=766
+  _globals['_GETEXPERIMENTREQUEST']._serialized_start=768
+  _globals['_GETEXPERIMENTREQUEST']._serialized_end=819
+  _globals['_LOOKUPEXPERIMENTREQUEST']._serialized_start=821
+  _globals['_LOOKUPEXPERIMENTREQUEST']._serialized_end=866
+  _globals['_LISTEXPERIMENTSREQUEST']._serialized_start=868
+  _globals['_LISTEXPERIMENTSREQUEST']._serialized_end=965
+  _globals['_LISTEXPERIMENTSRESPONSE']._serialized_start=967
+  _globals['_LISTEXPERIMENTSRESPONSE']._serialized_end=1071
+  _globals['_UPDATEEXPERIMENTREQUEST']._serialized_start=1074
+  _globals['_UPDATEEXPERIMENTREQUEST']._serialized_end=1207
+  _globals['_DELETEEXPERIMENTREQUEST']._serialized_start=1209
+  _globals['_DELETEEXPERIMENTREQUEST']._serialized_end=1263
+  _globals['_EXPERIMENTSERVICE']._serialized_start=1382
+  _globals['_EXPERIMENTSERVICE']._serialized_end=2226
 # @@protoc_insertion_point(module_scope)

@@ -34,7 +34,7 @@ class Grant(_message.Message):
     def __init__(self, entity: _Optional[str] = ..., level: _Optional[_Union[AccessLevel, str]] = ...) -> None: ...
 
 class Experiment(_message.Message):
-    __slots__ = ("id", "name", "description", "public", "grants", "owner", "create_time", "update_time", "caller_access")
+    __slots__ = ("id", "name", "description", "public", "grants", "owner", "create_time", "update_time", "caller_access", "retention_days", "retention_runs")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +44,8 @@ class Experiment(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CALLER_ACCESS_FIELD_NUMBER: _ClassVar[int]
+    RETENTION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    RETENTION_RUNS_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     description: str
@@ -53,7 +55,9 @@ class Experiment(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     caller_access: AccessLevel
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., public: _Optional[bool] = ..., grants: _Optional[_Iterable[_Union[Grant, _Mapping]]] = ..., owner: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caller_access: _Optional[_Union[AccessLevel, str]] = ...) -> None: ...
+    retention_days: int
+    retention_runs: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., public: _Optional[bool] = ..., grants: _Optional[_Iterable[_Union[Grant, _Mapping]]] = ..., owner: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caller_access: _Optional[_Union[AccessLevel, str]] = ..., retention_days: _Optional[int] = ..., retention_runs: _Optional[int] = ...) -> None: ...
 
 class CreateExperimentRequest(_message.Message):
     __slots__ = ("experiment",)

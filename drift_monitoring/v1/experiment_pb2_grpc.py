@@ -117,7 +117,7 @@ class ExperimentServiceServicer:
 
     def UpdateExperiment(self, request, context):
         """Updates the fields named in update_mask (or all populated fields when the mask is empty).
-        `description` needs EDIT; `name`, `public` and `grants` need MANAGE.
+        `description` needs EDIT; `name`, `public`, `grants`, `retention_days` and `retention_runs` need MANAGE.
         Returns the updated experiment. ALREADY_EXISTS when renaming onto a taken name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -125,7 +125,8 @@ class ExperimentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteExperiment(self, request, context):
-        """Deletes an experiment and all its drifts; needs MANAGE. Watchers of it end with NOT_FOUND.
+        """Deletes an experiment and all its drifts, its events and its counters; needs MANAGE. Watchers of it
+        end with NOT_FOUND. Its audit entries are kept, marked experiment_deleted.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -58,11 +58,13 @@ class ExperimentServiceStub:
     """
     UpdateExperiment: _grpc.UnaryUnaryMultiCallable[_experiment_pb2.UpdateExperimentRequest, _experiment_pb2.Experiment]
     """Updates the fields named in update_mask (or all populated fields when the mask is empty).
-    `description` needs EDIT; `name`, `public` and `grants` need MANAGE.
+    `description` needs EDIT; `name`, `public`, `grants`, `retention_days` and `retention_runs` need MANAGE.
     Returns the updated experiment. ALREADY_EXISTS when renaming onto a taken name.
     """
     DeleteExperiment: _grpc.UnaryUnaryMultiCallable[_experiment_pb2.DeleteExperimentRequest, _empty_pb2.Empty]
-    """Deletes an experiment and all its drifts; needs MANAGE. Watchers of it end with NOT_FOUND."""
+    """Deletes an experiment and all its drifts, its events and its counters; needs MANAGE. Watchers of it
+    end with NOT_FOUND. Its audit entries are kept, marked experiment_deleted.
+    """
 
 @_typing.type_check_only
 class ExperimentServiceAsyncStub(ExperimentServiceStub):
@@ -93,11 +95,13 @@ class ExperimentServiceAsyncStub(ExperimentServiceStub):
     """
     UpdateExperiment: _aio.UnaryUnaryMultiCallable[_experiment_pb2.UpdateExperimentRequest, _experiment_pb2.Experiment]  # type: ignore[assignment]
     """Updates the fields named in update_mask (or all populated fields when the mask is empty).
-    `description` needs EDIT; `name`, `public` and `grants` need MANAGE.
+    `description` needs EDIT; `name`, `public`, `grants`, `retention_days` and `retention_runs` need MANAGE.
     Returns the updated experiment. ALREADY_EXISTS when renaming onto a taken name.
     """
     DeleteExperiment: _aio.UnaryUnaryMultiCallable[_experiment_pb2.DeleteExperimentRequest, _empty_pb2.Empty]  # type: ignore[assignment]
-    """Deletes an experiment and all its drifts; needs MANAGE. Watchers of it end with NOT_FOUND."""
+    """Deletes an experiment and all its drifts, its events and its counters; needs MANAGE. Watchers of it
+    end with NOT_FOUND. Its audit entries are kept, marked experiment_deleted.
+    """
 
 class ExperimentServiceServicer(metaclass=_abc_1.ABCMeta):
     """Experiments group the drift runs of one monitoring job and carry its permissions.
@@ -155,7 +159,7 @@ class ExperimentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_experiment_pb2.Experiment, _abc.Awaitable[_experiment_pb2.Experiment]]:
         """Updates the fields named in update_mask (or all populated fields when the mask is empty).
-        `description` needs EDIT; `name`, `public` and `grants` need MANAGE.
+        `description` needs EDIT; `name`, `public`, `grants`, `retention_days` and `retention_runs` need MANAGE.
         Returns the updated experiment. ALREADY_EXISTS when renaming onto a taken name.
         """
 
@@ -165,6 +169,8 @@ class ExperimentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _experiment_pb2.DeleteExperimentRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
-        """Deletes an experiment and all its drifts; needs MANAGE. Watchers of it end with NOT_FOUND."""
+        """Deletes an experiment and all its drifts, its events and its counters; needs MANAGE. Watchers of it
+        end with NOT_FOUND. Its audit entries are kept, marked experiment_deleted.
+        """
 
 def add_ExperimentServiceServicer_to_server(servicer: ExperimentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -30,6 +30,7 @@ def event_to_proto(doc: dict[str, Any]) -> audit_pb2.AuditEvent:
         id=str(doc["_id"]), actor_id=doc.get("actor_id", ""), actor_name=doc.get("actor_name", ""), action=doc["action"],
         experiment_id=str(doc["experiment"]) if doc.get("experiment") else "", experiment_name=doc.get("experiment_name", ""),
         target=doc.get("target", ""), admin_override=bool(doc.get("admin_override")),
+        experiment_deleted=bool(doc.get("experiment_deleted")),
     )
     message.time.FromDatetime(doc["time"])
     for name in ("before", "after"):

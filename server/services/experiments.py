@@ -11,7 +11,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from drift_monitoring.v1 import experiment_pb2, experiment_pb2_grpc
-from server import audit, validation
+from server import audit, ordinals, validation
 from server.convert import experiment_to_proto, grants_from_proto
 from server.db import is_duplicate, now
 from server.errors import already_exists, invalid, not_found
@@ -19,9 +19,15 @@ from server.events import EXPERIMENT_ACCESS, EXPERIMENT_DELETED
 from server.filtering import FieldSpec
 from server.identity import Caller
 from server.listing import ListSpec, Ordering
-from server.models import EXPERIMENT_ORDER_FIELDS, Drift, Event, Experiment, conform
+from server.models import EXPERIMENT_ORDER_FIELDS, Drift, Experiment, conform
 from server.permissions import Level, access_level, readable_query, require
 from server.services.common import Deps, compile_user_filter, object_id, unary
+
+
+def delete_alerts_of(experiment_id: ObjectId) -> None:
+    from server.services.alerts import delete_for_experiment  # noqa: PLC0415 - alerts imports this module
+
+    delete_for_experiment(experiment_id)
 
 FILTER_FIELDS = {
     "name": FieldSpec("name", "string"),
@@ -31,7 +37,9 @@ FILTER_FIELDS = {
     "create_time": FieldSpec("create_time", "time"),
     "update_time": FieldSpec("update_time", "time"),
 }
-MASK_PATHS = ("name", "description", "public", "grants")
+MASK_PATHS = ("name", "description", "public", "grants", "retention_days", "retention_runs")
+RETENTION = ("retention_days", "retention_runs")
+RETENTION_LIMITS = {"retention_days": validation.MAX_RETENTION_DAYS, "retention_runs": validation.MAX_RETENTION_RUNS}
 LISTING = ListSpec(Experiment._get_collection, EXPERIMENT_ORDER_FIELDS, Ordering("name", descending=False), 50, ObjectId)
 
 
@@ -70,6 +78,7 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
             "public": given.public,
             "grants": grants_from_proto("experiment.grants", given.grants),
             "owner": caller.user_id,
+            **{name: validation.count(f"experiment.{name}", getattr(given, name), RETENTION_LIMITS[name]) for name in RETENTION},
             "create_time": moment,
             "update_time": moment,
         }
@@ -120,6 +129,9 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
             changes["public"] = given.public
         if "grants" in paths:
             changes["grants"] = grants_from_proto("experiment.grants", given.grants)
+        for name in RETENTION:
+            if name in paths:
+                changes[name] = validation.count(f"experiment.{name}", getattr(given, name), RETENTION_LIMITS[name])
         needed = Level.MANAGE if changes.keys() - {"description"} else Level.EDIT
         doc, level = await self._require(given.id, context, needed, "experiment.id")
         if not changes:
@@ -155,15 +167,20 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
         await self.deps.db.run(
             audit.record, caller, "experiment.delete", experiment=doc, before=before, override=audit.admin_override(doc, caller, Level.MANAGE)
         )
+        await self.deps.db.run(audit.experiment_deleted, doc["_id"])
         return empty_pb2.Empty()
 
     def _delete(self, experiment_id: ObjectId) -> None:
-        # The experiment goes first so no new drift can be added; then its drifts; then the event that
-        # ends its watch streams, and last the experiment's older events (never the log's head: see events.py).
+        # The experiment goes first so no new drift can be added; then its drifts and its creation-order
+        # counter; then the event that ends its watch streams; last its older events are blanked (the log
+        # keeps their seqs: readers rely on it having no gaps, see events.py). Audit entries stay, marked.
         _collection().delete_one({"_id": experiment_id})
-        Drift._get_collection().delete_many({"experiment": experiment_id})
+        drifts = Drift._get_collection()
+        drifts.delete_many({"experiment": experiment_id})
+        ordinals.forget(drifts, experiment_id)
+        delete_alerts_of(experiment_id)  # rules, alert states, the outbox and its claims
         seq = self.deps.events.append(experiment_id, EXPERIMENT_DELETED, {})
-        Event._get_collection().delete_many({"experiment": experiment_id, "seq": {"$lt": seq}})
+        self.deps.events.forget(experiment_id, seq)
 
 
 def _audit_update(caller: Caller, before: dict[str, Any], after: dict[str, Any], needed: Level) -> None:
@@ -171,6 +188,8 @@ def _audit_update(caller: Caller, before: dict[str, Any], after: dict[str, Any],
     override = audit.admin_override(before, caller, needed)
     if audit.sharing(before) != audit.sharing(after):
         audit.record(caller, "experiment.sharing", experiment=after, before=audit.sharing(before), after=audit.sharing(after), override=override)
+    if audit.retention(before) != audit.retention(after):  # it deletes runs: always recorded
+        audit.record(caller, "experiment.retention", experiment=after, before=audit.retention(before), after=audit.retention(after), override=override)
     changed = [name for name in ("name", "description") if before.get(name) != after.get(name)]
     if changed and override:
         audit.record(caller, "experiment.update", experiment=after, before={n: before.get(n) for n in changed},
@@ -186,5 +205,6 @@ def _mask_paths(request: experiment_pb2.UpdateExperimentRequest) -> set[str]:
     if paths:
         return paths
     given = request.experiment  # no mask: every populated field (AIP-134)
-    populated = {"name": given.name, "description": given.description, "public": given.public, "grants": len(given.grants)}
+    populated = {"name": given.name, "description": given.description, "public": given.public, "grants": len(given.grants),
+                 "retention_days": given.retention_days, "retention_runs": given.retention_runs}
     return {path for path, value in populated.items() if value}

@@ -31,7 +31,8 @@ type AuditEvent struct {
 	// User.id and display name of who acted.
 	ActorId   string `protobuf:"bytes,3,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
 	ActorName string `protobuf:"bytes,4,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
-	// What happened: "experiment.sharing", "experiment.update" (by an admin override), "experiment.delete",
+	// What happened: "experiment.sharing", "experiment.retention", "experiment.update" (by an admin
+	// override), "experiment.delete", "drifts.expire" (retention),
 	// "drift.delete", "import.users", "import.experiment", "import.drifts"; see docs/data.md for the list.
 	Action string `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
 	// The experiment concerned (it may no longer exist), with its name at the time.
@@ -44,8 +45,10 @@ type AuditEvent struct {
 	After  *structpb.Struct `protobuf:"bytes,10,opt,name=after,proto3" json:"after,omitempty"`
 	// The actor needed admin rights for this: their own grants on the experiment would not have allowed it.
 	AdminOverride bool `protobuf:"varint,11,opt,name=admin_override,json=adminOverride,proto3" json:"admin_override,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The experiment has been deleted since (the entry is kept as history).
+	ExperimentDeleted bool `protobuf:"varint,12,opt,name=experiment_deleted,json=experimentDeleted,proto3" json:"experiment_deleted,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *AuditEvent) Reset() {
@@ -151,6 +154,13 @@ func (x *AuditEvent) GetAfter() *structpb.Struct {
 func (x *AuditEvent) GetAdminOverride() bool {
 	if x != nil {
 		return x.AdminOverride
+	}
+	return false
+}
+
+func (x *AuditEvent) GetExperimentDeleted() bool {
+	if x != nil {
+		return x.ExperimentDeleted
 	}
 	return false
 }
@@ -293,7 +303,7 @@ var File_drift_monitoring_v1_audit_proto protoreflect.FileDescriptor
 
 const file_drift_monitoring_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x1fdrift_monitoring/v1/audit.proto\x12\x13drift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x03\n" +
+	"\x1fdrift_monitoring/v1/audit.proto\x12\x13drift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x04\n" +
 	"\n" +
 	"AuditEvent\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x124\n" +
@@ -308,7 +318,8 @@ const file_drift_monitoring_v1_audit_proto_rawDesc = "" +
 	"\x06before\x18\t \x01(\v2\x17.google.protobuf.StructB\x04\xe2A\x01\x03R\x06before\x123\n" +
 	"\x05after\x18\n" +
 	" \x01(\v2\x17.google.protobuf.StructB\x04\xe2A\x01\x03R\x05after\x12+\n" +
-	"\x0eadmin_override\x18\v \x01(\bB\x04\xe2A\x01\x03R\radminOverride\"\xac\x01\n" +
+	"\x0eadmin_override\x18\v \x01(\bB\x04\xe2A\x01\x03R\radminOverride\x123\n" +
+	"\x12experiment_deleted\x18\f \x01(\bB\x04\xe2A\x01\x03R\x11experimentDeleted\"\xac\x01\n" +
 	"\x16ListAuditEventsRequest\x12#\n" +
 	"\rexperiment_id\x18\x01 \x01(\tR\fexperimentId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +

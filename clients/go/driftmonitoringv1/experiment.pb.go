@@ -152,7 +152,13 @@ type Experiment struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// The caller's own access level on this experiment.
-	CallerAccess  AccessLevel `protobuf:"varint,9,opt,name=caller_access,json=callerAccess,proto3,enum=drift_monitoring.v1.AccessLevel" json:"caller_access,omitempty"`
+	CallerAccess AccessLevel `protobuf:"varint,9,opt,name=caller_access,json=callerAccess,proto3,enum=drift_monitoring.v1.AccessLevel" json:"caller_access,omitempty"`
+	// Retention (docs/data.md): runs created more than this many days ago are deleted by the server.
+	// 0 (the default) sets no age limit; at most 36500. Setting it needs MANAGE.
+	RetentionDays int32 `protobuf:"varint,10,opt,name=retention_days,json=retentionDays,proto3" json:"retention_days,omitempty"`
+	// Retention: only the newest this many runs in creation order are kept; older ones are deleted by the
+	// server. 0 (the default) sets no limit; at most 100000000. Setting it needs MANAGE.
+	RetentionRuns int32 `protobuf:"varint,11,opt,name=retention_runs,json=retentionRuns,proto3" json:"retention_runs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -248,6 +254,20 @@ func (x *Experiment) GetCallerAccess() AccessLevel {
 		return x.CallerAccess
 	}
 	return AccessLevel_ACCESS_LEVEL_UNSPECIFIED
+}
+
+func (x *Experiment) GetRetentionDays() int32 {
+	if x != nil {
+		return x.RetentionDays
+	}
+	return 0
+}
+
+func (x *Experiment) GetRetentionRuns() int32 {
+	if x != nil {
+		return x.RetentionRuns
+	}
+	return 0
 }
 
 type CreateExperimentRequest struct {
@@ -511,7 +531,8 @@ type UpdateExperimentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// experiment.id selects the experiment.
 	Experiment *Experiment `protobuf:"bytes,1,opt,name=experiment,proto3" json:"experiment,omitempty"`
-	// Paths: name, description, public, grants. Unknown paths are INVALID_ARGUMENT.
+	// Paths: name, description, public, grants, retention_days, retention_runs. Unknown paths are
+	// INVALID_ARGUMENT. Clearing a retention limit (0) needs the path in the mask.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -612,7 +633,7 @@ const file_drift_monitoring_v1_experiment_proto_rawDesc = "" +
 	"$drift_monitoring/v1/experiment.proto\x12\x13drift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"c\n" +
 	"\x05Grant\x12\x1c\n" +
 	"\x06entity\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x06entity\x12<\n" +
-	"\x05level\x18\x02 \x01(\x0e2 .drift_monitoring.v1.AccessLevelB\x04\xe2A\x01\x02R\x05level\"\x99\x03\n" +
+	"\x05level\x18\x02 \x01(\x0e2 .drift_monitoring.v1.AccessLevelB\x04\xe2A\x01\x02R\x05level\"\xe7\x03\n" +
 	"\n" +
 	"Experiment\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12\x18\n" +
@@ -625,7 +646,10 @@ const file_drift_monitoring_v1_experiment_proto_rawDesc = "" +
 	"createTime\x12A\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"updateTime\x12K\n" +
-	"\rcaller_access\x18\t \x01(\x0e2 .drift_monitoring.v1.AccessLevelB\x04\xe2A\x01\x03R\fcallerAccess\"`\n" +
+	"\rcaller_access\x18\t \x01(\x0e2 .drift_monitoring.v1.AccessLevelB\x04\xe2A\x01\x03R\fcallerAccess\x12%\n" +
+	"\x0eretention_days\x18\n" +
+	" \x01(\x05R\rretentionDays\x12%\n" +
+	"\x0eretention_runs\x18\v \x01(\x05R\rretentionRuns\"`\n" +
 	"\x17CreateExperimentRequest\x12E\n" +
 	"\n" +
 	"experiment\x18\x01 \x01(\v2\x1f.drift_monitoring.v1.ExperimentB\x04\xe2A\x01\x02R\n" +

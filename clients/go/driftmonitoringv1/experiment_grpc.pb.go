@@ -53,10 +53,11 @@ type ExperimentServiceClient interface {
 	// Default page size 50, maximum 1000 (larger values are coerced down).
 	ListExperiments(ctx context.Context, in *ListExperimentsRequest, opts ...grpc.CallOption) (*ListExperimentsResponse, error)
 	// Updates the fields named in update_mask (or all populated fields when the mask is empty).
-	// `description` needs EDIT; `name`, `public` and `grants` need MANAGE.
+	// `description` needs EDIT; `name`, `public`, `grants`, `retention_days` and `retention_runs` need MANAGE.
 	// Returns the updated experiment. ALREADY_EXISTS when renaming onto a taken name.
 	UpdateExperiment(ctx context.Context, in *UpdateExperimentRequest, opts ...grpc.CallOption) (*Experiment, error)
-	// Deletes an experiment and all its drifts; needs MANAGE. Watchers of it end with NOT_FOUND.
+	// Deletes an experiment and all its drifts, its events and its counters; needs MANAGE. Watchers of it
+	// end with NOT_FOUND. Its audit entries are kept, marked experiment_deleted.
 	DeleteExperiment(ctx context.Context, in *DeleteExperimentRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 }
 
@@ -153,10 +154,11 @@ type ExperimentServiceServer interface {
 	// Default page size 50, maximum 1000 (larger values are coerced down).
 	ListExperiments(context.Context, *ListExperimentsRequest) (*ListExperimentsResponse, error)
 	// Updates the fields named in update_mask (or all populated fields when the mask is empty).
-	// `description` needs EDIT; `name`, `public` and `grants` need MANAGE.
+	// `description` needs EDIT; `name`, `public`, `grants`, `retention_days` and `retention_runs` need MANAGE.
 	// Returns the updated experiment. ALREADY_EXISTS when renaming onto a taken name.
 	UpdateExperiment(context.Context, *UpdateExperimentRequest) (*Experiment, error)
-	// Deletes an experiment and all its drifts; needs MANAGE. Watchers of it end with NOT_FOUND.
+	// Deletes an experiment and all its drifts, its events and its counters; needs MANAGE. Watchers of it
+	// end with NOT_FOUND. Its audit entries are kept, marked experiment_deleted.
 	DeleteExperiment(context.Context, *DeleteExperimentRequest) (*emptypb.Empty, error)
 	mustEmbedUnimplementedExperimentServiceServer()
 }

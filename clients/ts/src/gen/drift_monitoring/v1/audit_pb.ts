@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file drift_monitoring/v1/audit.proto.
  */
 export const file_drift_monitoring_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("Ch9kcmlmdF9tb25pdG9yaW5nL3YxL2F1ZGl0LnByb3RvEhNkcmlmdF9tb25pdG9yaW5nLnYxIuMCCgpBdWRpdEV2ZW50EhAKAmlkGAEgASgJQgTiQQEDEi4KBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEhYKCGFjdG9yX2lkGAMgASgJQgTiQQEDEhgKCmFjdG9yX25hbWUYBCABKAlCBOJBAQMSFAoGYWN0aW9uGAUgASgJQgTiQQEDEhsKDWV4cGVyaW1lbnRfaWQYBiABKAlCBOJBAQMSHQoPZXhwZXJpbWVudF9uYW1lGAcgASgJQgTiQQEDEhQKBnRhcmdldBgIIAEoCUIE4kEBAxItCgZiZWZvcmUYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0QgTiQQEDEiwKBWFmdGVyGAogASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEIE4kEBAxIcCg5hZG1pbl9vdmVycmlkZRgLIAEoCEIE4kEBAyJ4ChZMaXN0QXVkaXRFdmVudHNSZXF1ZXN0EhUKDWV4cGVyaW1lbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSDgoGZmlsdGVyGAQgASgJEhAKCG9yZGVyX2J5GAUgASgJImkKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEjUKDGF1ZGl0X2V2ZW50cxgBIAMoCzIfLmRyaWZ0X21vbml0b3JpbmcudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkyxQEKDEF1ZGl0U2VydmljZRK0AQoPTGlzdEF1ZGl0RXZlbnRzEisuZHJpZnRfbW9uaXRvcmluZy52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiwuZHJpZnRfbW9uaXRvcmluZy52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZSJGgtPkkwJAWi0SKy92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vYXVkaXRFdmVudHMSDy92MS9hdWRpdEV2ZW50c2IGcHJvdG8z", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch9kcmlmdF9tb25pdG9yaW5nL3YxL2F1ZGl0LnByb3RvEhNkcmlmdF9tb25pdG9yaW5nLnYxIoUDCgpBdWRpdEV2ZW50EhAKAmlkGAEgASgJQgTiQQEDEi4KBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEhYKCGFjdG9yX2lkGAMgASgJQgTiQQEDEhgKCmFjdG9yX25hbWUYBCABKAlCBOJBAQMSFAoGYWN0aW9uGAUgASgJQgTiQQEDEhsKDWV4cGVyaW1lbnRfaWQYBiABKAlCBOJBAQMSHQoPZXhwZXJpbWVudF9uYW1lGAcgASgJQgTiQQEDEhQKBnRhcmdldBgIIAEoCUIE4kEBAxItCgZiZWZvcmUYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0QgTiQQEDEiwKBWFmdGVyGAogASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEIE4kEBAxIcCg5hZG1pbl9vdmVycmlkZRgLIAEoCEIE4kEBAxIgChJleHBlcmltZW50X2RlbGV0ZWQYDCABKAhCBOJBAQMieAoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIVCg1leHBlcmltZW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEg4KBmZpbHRlchgEIAEoCRIQCghvcmRlcl9ieRgFIAEoCSJpChdMaXN0QXVkaXRFdmVudHNSZXNwb25zZRI1CgxhdWRpdF9ldmVudHMYASADKAsyHy5kcmlmdF9tb25pdG9yaW5nLnYxLkF1ZGl0RXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMsUBCgxBdWRpdFNlcnZpY2UStAEKD0xpc3RBdWRpdEV2ZW50cxIrLmRyaWZ0X21vbml0b3JpbmcudjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBosLmRyaWZ0X21vbml0b3JpbmcudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2UiRoLT5JMCQFotEisvdjEvZXhwZXJpbWVudHMve2V4cGVyaW1lbnRfaWR9L2F1ZGl0RXZlbnRzEg8vdjEvYXVkaXRFdmVudHNiBnByb3RvMw", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message drift_monitoring.v1.AuditEvent
@@ -43,7 +43,8 @@ export type AuditEvent = Message<"drift_monitoring.v1.AuditEvent"> & {
   actorName: string;
 
   /**
-   * What happened: "experiment.sharing", "experiment.update" (by an admin override), "experiment.delete",
+   * What happened: "experiment.sharing", "experiment.retention", "experiment.update" (by an admin
+   * override), "experiment.delete", "drifts.expire" (retention),
    * "drift.delete", "import.users", "import.experiment", "import.drifts"; see docs/data.md for the list.
    *
    * @generated from field: string action = 5;
@@ -87,6 +88,13 @@ export type AuditEvent = Message<"drift_monitoring.v1.AuditEvent"> & {
    * @generated from field: bool admin_override = 11;
    */
   adminOverride: boolean;
+
+  /**
+   * The experiment has been deleted since (the entry is kept as history).
+   *
+   * @generated from field: bool experiment_deleted = 12;
+   */
+  experimentDeleted: boolean;
 };
 
 /**
