@@ -5,9 +5,11 @@ back, it reads the runs again and watches from now."""
 from __future__ import annotations
 
 import grpc
+import pytest
 
 from drift_monitoring import Client
 from drift_monitoring.auth import StaticToken
+from drift_monitoring.v1 import experiment_pb2
 from tests.tui.conftest import blocking, dashboard, drift, record, screen_text, settings_for, squeeze, unique, until
 from tui.live import ENDED
 from tui.screens.experiment import ExperimentScreen
@@ -57,3 +59,23 @@ async def test_an_expired_sign_in_stops_the_watch_after_one_retry(private_stack,
         await blocking(private_stack.restart_server)
         await stays_stopped(pilot, screen, ENDED[grpc.StatusCode.UNAUTHENTICATED])
         assert screen.feed.reconnects >= 2  # the restart, then the one retry with whatever token there is now
+
+
+@pytest.mark.parametrize("withdrawn", ["grant revoked", "made private"])
+async def test_access_withdrawn_mid_watch_stops_the_watch_and_says_so(tui_settings, client, envoy, ca_pem, issuer, tmp_path, withdrawn):
+    """The reader watches through a grant (or because the experiment is public); the manager withdraws it.
+    The server ends the open stream with NOT_FOUND (issue 15.2): the dashboard says so and stops."""
+    reader = settings_for(envoy, ca_pem, issuer, tmp_path / "reader", persona="reader")
+    with Client(reader) as reader_client:
+        reader_id = reader_client.register().id
+    public = withdrawn == "made private"
+    experiment = client.new_experiment(unique("tui-withdrawn"), public=public, grants=() if public else [(reader_id, "read")])
+    record(client, experiment.id, [drift("m", minute=1)])
+    app = dashboard(reader, experiment=experiment.name)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await opened(pilot)
+        assert screen.feed.ended == ""
+        change = experiment_pb2.Experiment(id=experiment.id, public=False, grants=[])
+        await blocking(client.update_experiment, change, ["public"] if public else ["grants"])
+        await stays_stopped(pilot, screen, ENDED[grpc.StatusCode.NOT_FOUND])
+        assert screen.feed.reconnects == 0  # it ended: no retry, not even one
