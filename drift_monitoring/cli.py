@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
@@ -15,6 +16,7 @@ from google.protobuf.message import Message
 
 from drift_monitoring.client import LEVELS, Client
 from drift_monitoring.errors import DriftMonitorError
+from drift_monitoring.export import FORMATS, export
 from drift_monitoring.offline import sync
 from drift_monitoring.v1 import drift_pb2, experiment_pb2
 
@@ -93,6 +95,10 @@ def run(args: argparse.Namespace, client: Client) -> int:
                 break
     elif command == "migrate":
         return _migrate(args, client)
+    elif command == "export":
+        experiment = client.find_experiment(args.experiment)
+        runs, size = export(client, experiment.id, Path(args.output), args.format, args.filter, per_feature=args.per_feature)
+        print(json.dumps({"runs": runs, "bytes": size, "file": args.output}) if args.json else f"exported {runs} run(s), {size} bytes to {args.output}")
     return 0
 
 
@@ -144,6 +150,12 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("--dry-run", action="store_true", help="validate and count what would be imported; write nothing")
     migrate.add_argument("--batch", type=int, default=500, help="records per import call (at most 1000)")
     migrate.add_argument("--report", default="", help="also write the summary as JSON to this file")
+    exporting = commands.add_parser("export", help="write an experiment's runs to a CSV, JSON Lines or Parquet file")
+    exporting.add_argument("experiment")
+    exporting.add_argument("--filter", default="", help="as for drifts, e.g. 'status = COMPLETED'")
+    exporting.add_argument("--format", choices=sorted(FORMATS), default="csv")
+    exporting.add_argument("--per-feature", action="store_true", help="CSV: one row per feature result instead of one per run")
+    exporting.add_argument("-o", "--output", required=True, help="the file to write (replaced once the export is complete)")
     tui = commands.add_parser("tui", help="the live terminal dashboard (needs the tui extra: pip install 'drift-monitor[tui]')")
     tui.add_argument("--experiment", default="", help="open this experiment at start")
     return main
