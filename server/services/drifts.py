@@ -21,7 +21,8 @@ from server.convert import RESULT_FIELDS, STATUS_NAMES, STATUS_NUMBERS, drift_to
 from server.db import now
 from server.errors import invalid, not_found, out_of_range
 from server.events import CREATED, DELETED, EXPERIMENT_ACCESS, EXPERIMENT_DELETED, HEARTBEAT, UPDATED, LogEvent, PositionError, PositionPruned
-from server.filtering import FieldSpec
+from server.element_match import split as split_element_matches
+from server.filtering import ElementList, FieldSpec
 from server.listing import ListSpec, Ordering, conjoin
 from server.models import DRIFT_ORDER_FIELDS, Drift, Event, conform
 from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
@@ -41,6 +42,16 @@ FILTER_FIELDS = {
     **{name: FieldSpec(name, "time") for name in ("create_time", "update_time", "start_time", "end_time")},
 }
 FILTER_PREFIXES = {f"{name}.parameters": f"{name}.parameters" for name in RESULT_FIELDS}
+# Per-feature results (FeatureResult): conditions joined by AND match the same feature (server/element_match.py).
+FEATURE_MEMBERS = {
+    "feature": FieldSpec("feature", "string"),
+    "test": FieldSpec("test", "string"),
+    "statistic": FieldSpec("statistic", "number"),
+    "p_value": FieldSpec("p_value", "number"),
+    "threshold": FieldSpec("threshold", "number"),
+    "detected": FieldSpec("detected", "bool"),
+}
+FILTER_LISTS = {f"{name}.features": ElementList(f"{name}.features", FEATURE_MEMBERS) for name in RESULT_FIELDS}
 MASK_PATHS = ("model", "status", "tags", *RESULT_FIELDS, "error_message", "start_time", "end_time")
 TERMINAL = leases.TERMINAL
 # Compare-and-set attempts when the status changes between an update's read and its write.
@@ -238,9 +249,10 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
     @unary
     async def ListDrifts(self, request: drift_pb2.ListDriftsRequest, context: grpc.aio.ServicerContext) -> drift_pb2.ListDriftsResponse:
         experiment = await self._experiment(request.experiment_id, context, Level.READ)
-        condition = compile_user_filter(request.filter, FILTER_FIELDS, FILTER_PREFIXES)
-        query = conjoin({"experiment": experiment}, condition or {})
-        docs, next_token = await self.deps.list_page(LISTING, request, query, scope=f"drifts/{experiment}")
+        condition = compile_user_filter(request.filter, FILTER_FIELDS, FILTER_PREFIXES, FILTER_LISTS)
+        condition, keep = split_element_matches(condition or {})
+        query = conjoin({"experiment": experiment}, condition)
+        docs, next_token = await self.deps.list_page(LISTING, request, query, scope=f"drifts/{experiment}", keep=keep)
         return drift_pb2.ListDriftsResponse(drifts=[drift_to_proto(doc) for doc in docs], next_page_token=next_token)
 
     # -- update and delete ----------------------------------------------------------------------------

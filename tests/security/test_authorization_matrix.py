@@ -17,10 +17,10 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
-from drift_monitoring.v1 import audit_pb2, drift_pb2, experiment_pb2, imports_pb2, user_pb2
+from drift_monitoring.v1 import alert_pb2, audit_pb2, drift_pb2, experiment_pb2, imports_pb2, user_pb2
 from server.settings import Settings
 from tests.edge.test_edge import BAD_TOKENS
-from tests.integration.conftest import Gateway, Scenario, build_scenario
+from tests.integration.conftest import Gateway, Scenario, build_scenario, sample_rule_request
 from tests.integration.helpers import ADMIN, Api, Code, Persona, RpcError, gateway_metadata, import_drifts, import_experiment, import_users, unique
 from tests.integration.test_permissions import MATRIX as INTEGRATION_MATRIX
 from tests.integration.test_permissions import PERSONAS, _first_watch_message
@@ -33,6 +33,7 @@ SERVICES = [
     user_pb2.DESCRIPTOR.services_by_name["UserService"],
     imports_pb2.DESCRIPTOR.services_by_name["ImportService"],
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
+    alert_pb2.DESCRIPTOR.services_by_name["AlertService"],
 ]
 METHODS = {f"{service.name}/{method.name}": method for service in SERVICES for method in service.methods}
 
@@ -75,6 +76,15 @@ REQUESTS: dict[str, Build] = {
     "ImportService/ImportExperiment": lambda s: import_experiment(),
     "ImportService/ImportDrifts": lambda s: import_drifts(s.private.id),
     "AuditService/ListAuditEvents": lambda s: audit_pb2.ListAuditEventsRequest(experiment_id=s.private.id),
+    "AlertService/CreateAlertRule": lambda s: sample_rule_request(s.private.id),
+    "AlertService/GetAlertRule": lambda s: alert_pb2.GetAlertRuleRequest(experiment_id=s.private.id, rule_id=s.private_rule_id),
+    "AlertService/ListAlertRules": lambda s: alert_pb2.ListAlertRulesRequest(experiment_id=s.private.id),
+    "AlertService/UpdateAlertRule": lambda s: alert_pb2.UpdateAlertRuleRequest(
+        rule=alert_pb2.AlertRule(id=s.private_rule_id, experiment_id=s.private.id, display_name="renamed"), update_mask=_mask("display_name")),
+    "AlertService/DeleteAlertRule": lambda s: alert_pb2.DeleteAlertRuleRequest(experiment_id=s.private.id, rule_id=s.private_rule_id),
+    "AlertService/TestAlertRule": lambda s: alert_pb2.TestAlertRuleRequest(experiment_id=s.private.id, rule_id=s.private_rule_id),
+    "AlertService/RotateAlertRuleSecret": lambda s: alert_pb2.RotateAlertRuleSecretRequest(experiment_id=s.private.id, rule_id=s.private_rule_id),
+    "AlertService/ListAlertFirings": lambda s: alert_pb2.ListAlertFiringsRequest(experiment_id=s.private.id),
 }
 
 # fmt: off
@@ -103,10 +113,19 @@ MATRIX = {
     "ImportService/ImportExperiment":         (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "ImportService/ImportDrifts":             (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "AuditService/ListAuditEvents":           (OK,  OK,    PD,    PD,    PD,   NF,      NF,    NF),
+    # Alert rules: EDIT reads (rules say where notifications go), MANAGE changes, tests and rotates.
+    "AlertService/CreateAlertRule":           (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "AlertService/GetAlertRule":              (OK,  OK,    OK,    PD,    PD,   NF,      NF,    NF),
+    "AlertService/ListAlertRules":            (OK,  OK,    OK,    PD,    PD,   NF,      NF,    NF),
+    "AlertService/UpdateAlertRule":           (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "AlertService/DeleteAlertRule":           (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "AlertService/TestAlertRule":             (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "AlertService/RotateAlertRuleSecret":     (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "AlertService/ListAlertFirings":          (OK,  OK,    OK,    PD,    PD,   NF,      NF,    NF),
 }
 # fmt: on
 # Calls that change what they touch get a scenario of their own.
-WRITES = {name for name in MATRIX if name.split("/")[1].startswith(("Update", "Delete", "Create", "BatchCreate", "Import", "Renew"))}
+WRITES = {name for name in MATRIX if name.split("/")[1].startswith(("Update", "Delete", "Create", "BatchCreate", "Import", "Renew", "Rotate"))}
 CASES = [(rpc, persona, codes[column]) for rpc, codes in MATRIX.items() for column, persona in enumerate(PERSONAS)]
 
 
@@ -124,7 +143,7 @@ async def test_every_rpc_has_a_row():
 def _method(api: Api, name: str) -> Callable[..., Any]:
     service, method = name.split("/")
     stub = {"ExperimentService": api.experiments, "DriftService": api.drifts, "UserService": api.users, "ImportService": api.imports,
-            "AuditService": api.audit}[service]
+            "AuditService": api.audit, "AlertService": api.alerts}[service]
     return getattr(stub, method)
 
 
