@@ -14,7 +14,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from drift_monitoring.client import LEVELS, Client
-from drift_monitoring.errors import DriftMonitorError
+from drift_monitoring.errors import DriftMonitorError, OutOfRangeError
 from drift_monitoring.offline import sync
 from drift_monitoring.v1 import drift_pb2, experiment_pb2
 
@@ -81,19 +81,30 @@ def run(args: argparse.Namespace, client: Client) -> int:
                 break
         _emit(args, drifts, _drift_line)
     elif command == "watch":
-        experiment = client.find_experiment(args.experiment)
-        shown = 0
-        for event in client.watch_drifts(experiment.id):
-            if event.type == drift_pb2.DRIFT_EVENT_TYPE_HEARTBEAT:
-                continue
-            kind = drift_pb2.DriftEventType.Name(event.type).removeprefix("DRIFT_EVENT_TYPE_")
-            print(json.dumps(_dict(event)) if args.json else f"{kind:<8} {_drift_line(event.drift)}", flush=True)
-            shown += 1
-            if args.count and shown >= args.count:
-                break
+        _watch(args, client, client.find_experiment(args.experiment).id)
     elif command == "migrate":
         return _migrate(args, client)
     return 0
+
+
+def _watch(args: argparse.Namespace, client: Client, experiment_id: str) -> None:
+    """Print changes until --count; after an outage longer than the server's event log reaches back
+    (OUT_OF_RANGE) say that changes were missed and go on from now, as the dashboard and the page do."""
+    shown = 0
+    while True:
+        try:
+            for event in client.watch_drifts(experiment_id):
+                if event.type == drift_pb2.DRIFT_EVENT_TYPE_HEARTBEAT:
+                    continue
+                kind = drift_pb2.DriftEventType.Name(event.type).removeprefix("DRIFT_EVENT_TYPE_")
+                print(json.dumps(_dict(event)) if args.json else f"{kind:<8} {_drift_line(event.drift)}", flush=True)
+                shown += 1
+                if args.count and shown >= args.count:
+                    return
+            return
+        except OutOfRangeError:
+            print("drift-monitor: away longer than the server keeps changes, so some were missed "
+                  "(`drift-monitor drifts` lists them); watching from now", file=sys.stderr, flush=True)
 
 
 def _migrate(args: argparse.Namespace, client: Client) -> int:
