@@ -38,8 +38,10 @@ from server.settings import Settings
 log = logging.getLogger(__name__)
 
 DEBOUNCE = 0.05
+TIMED = "timed"
 CONCURRENT = 4  # passes at once: each holds a database thread, which requests need too
 FULL = "full"
+SAFETY_EVERY = 12  # every this many timed passes, all rules (a process killed before evaluating its own write)
 TYPES = {"FIRING": "alert.firing", "REPEAT": "alert.repeat", "RESOLVED": "alert.resolved"}
 
 
@@ -69,6 +71,7 @@ class Evaluator:
         self._passes: set[asyncio.Task[None]] = set()
         self._running: set[Any] = set()  # experiments (and FULL) with a pass under way
         self._slots = asyncio.Semaphore(CONCURRENT)
+        self._timed_passes = 0
         self._made = threading.local()  # passes run on several database threads at once: each its own list
 
     def on_events(self, events: Iterable[LogEvent]) -> None:
@@ -104,7 +107,8 @@ class Evaluator:
                 if FULL in self._running:  # the last full pass is still going: look again shortly
                     next_full = loop.time() + 0.1
                 else:
-                    self._spawn(FULL, None)
+                    self._timed_passes += 1
+                    self._spawn(FULL, None if self._timed_passes % SAFETY_EVERY == 1 else TIMED)
                     next_full = loop.time() + self._settings.alert_eval_seconds
             for experiment in list(self._dirty):
                 if experiment not in self._running:
@@ -135,10 +139,18 @@ class Evaluator:
 
     # -- blocking -------------------------------------------------------------------------------------
 
-    def evaluate(self, experiments: set[ObjectId] | None, made_docs: list[dict[str, Any]] | None = None) -> int:
-        """One pass over the enabled rules (of `experiments`, or all); returns how many notifications it
-        made, which it also appends to made_docs (for the outbox to send at once)."""
+    def evaluate(self, experiments: set[ObjectId] | str | None, made_docs: list[dict[str, Any]] | None = None) -> int:
+        """One pass over the enabled rules (of `experiments`, or all, or with TIMED those whose verdict
+        may change with time alone: time-based conditions, and alerts pending or firing, for their pending
+        time and repeats); returns how many notifications it made, also appended to made_docs (for the
+        outbox to send at once)."""
         self._made.docs = made_docs if made_docs is not None else []
+        if experiments == TIMED:
+            experiments = {doc["experiment"] for doc in AlertRule._get_collection().find({"timed": True}, {"experiment": 1})} | {
+                doc["experiment"] for doc in AlertGroupState._get_collection().find({"state": {"$in": ["PENDING", "FIRING"]}}, {"experiment": 1})}
+            metrics.alerts_firing(AlertGroupState._get_collection().count_documents({"state": "FIRING"}))
+            if not experiments:
+                return 0
         query: dict[str, Any] = {"disabled": False}
         if experiments is not None:
             if not experiments:
