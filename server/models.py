@@ -183,12 +183,14 @@ class AlertRule(Document):
     """An experiment's alert rule (server/alerts/). `secrets` are the webhook's signing secrets, newest
     first, each with the time it stops signing (None: current); never returned by Get or List."""
 
-    # disabled: the evaluator's full pass (every enabled rule).
-    meta = {"collection": "alert_rules", "indexes": [{"fields": ["experiment", "create_time", "_id"]}, {"fields": ["disabled"]}], "auto_create_index": False}
+    # disabled: the evaluator's safety pass (every enabled rule); timed: its frequent pass (time-based conditions).
+    meta = {"collection": "alert_rules", "indexes": [{"fields": ["experiment", "create_time", "_id"]}, {"fields": ["disabled"]}, {"fields": ["timed"]}],
+            "auto_create_index": False}
     experiment = ObjectIdField(required=True)
     display_name = StringField(required=True)
     disabled = BooleanField(default=False)
     condition = DictField(required=True)  # {"type": "drift_detected", ...the condition's fields}
+    timed = BooleanField(default=False)  # the condition changes with time alone (drift_rate, no_run)
     filter = StringField(default="")
     pending_ms = IntField(default=0)
     repeat_ms = IntField(required=True)

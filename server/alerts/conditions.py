@@ -51,20 +51,36 @@ def _grouped(rule: Mapping[str, Any], runs: list[Mapping[str, Any]]) -> dict[str
     return groups
 
 
-def evaluate(rule: Mapping[str, Any], user_filter: dict[str, Any], moment: datetime) -> dict[str, Verdict]:
+class Reads:
+    """The run queries of one pass over an experiment's rules, each made once: rules that share a filter
+    (the common case: many rules on all runs) share their reads, so 100 rules cost a few queries, not 100."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Any, Any] = {}
+
+    def get(self, key: Any, read: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = read()
+        return self._cache[key]
+
+
+def evaluate(rule: Mapping[str, Any], user_filter: dict[str, Any], moment: datetime, reads: Reads | None = None) -> dict[str, Verdict]:
     condition = rule["condition"]
     kind_ = condition["type"]
     base = {"experiment": rule["experiment"]}
     runs = Drift._get_collection()
+    reads = reads or Reads()
+    text = rule.get("filter") or ""
     if kind_ == "no_run":
         since = moment - timedelta(milliseconds=condition["period_ms"])
-        recent = runs.find_one(conjoin(base, {"start_time": {"$gte": since}}, user_filter), {"_id": 1})
+        recent = reads.get(("no_run", text, since), lambda: runs.find_one(conjoin(base, {"start_time": {"$gte": since}}, user_filter), {"_id": 1}))
         active = recent is None and rule["create_time"] <= since
         period = condition["period_ms"] / 1000
         return {"*": Verdict(active, f"no run started in the last {period:g} s" if active else "a run started")}
     if kind_ == "drift_rate":
         since = moment - timedelta(milliseconds=condition["window_ms"])
-        window = list(runs.find(conjoin(base, {"status": "COMPLETED", "end_time": {"$gte": since}}, user_filter)).limit(MAX_WINDOW_RUNS))
+        window = reads.get(("window", text, since), lambda: list(
+            runs.find(conjoin(base, {"status": "COMPLETED", "end_time": {"$gte": since}}, user_filter)).limit(MAX_WINDOW_RUNS)))
         out = {}
         for key, (labels, group) in _grouped(rule, window).items():
             hits = [run for run in group if drifted(run, condition["kind"])]
@@ -74,8 +90,10 @@ def evaluate(rule: Mapping[str, Any], user_filter: dict[str, Any], moment: datet
             out[key] = Verdict(active, summary, labels, [str(run["_id"]) for run in hits[:MAX_RUN_IDS]])
         return out
     statuses = ["COMPLETED"] if kind_ in ("drift_detected", "feature_detected", "k_of_n") else ["COMPLETED", "FAILED", "LOST"]
-    limit = max(LATEST, condition.get("n", 0) * (4 if rule.get("group_by") else 1))
-    latest = list(runs.find(conjoin(base, {"status": {"$in": statuses}}, user_filter)).sort([("update_time", DESCENDING), ("_id", DESCENDING)]).limit(limit))
+    # The same limit for every rule of a shape (one read serves them all); more per group with group_by.
+    limit = max(LATEST, condition.get("n", 0)) * (4 if rule.get("group_by") else 1)
+    latest = reads.get(("latest", text, tuple(statuses), limit), lambda: list(
+        runs.find(conjoin(base, {"status": {"$in": statuses}}, user_filter)).sort([("update_time", DESCENDING), ("_id", DESCENDING)]).limit(limit)))
     out = {}
     for key, (labels, group) in _grouped(rule, latest).items():
         newest = group[0]

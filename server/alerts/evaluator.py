@@ -1,7 +1,8 @@
 """The alert evaluator of one server process: off the request path, it follows this process's event log
 appends (a drift created, updated, deleted or LOST wakes it for that experiment's rules) and every
 DRIFT_MONITOR_ALERT_EVAL_SECONDS re-evaluates all rules (time windows, pending, repeats, other processes'
-writes). A burst of events is gathered for DEBOUNCE seconds, so 1,000 runs a minute cost a handful of passes.
+writes). A burst of events is gathered for DEBOUNCE seconds, and an experiment's rules share their reads
+(conditions.Reads), so 1,000 runs a minute cost a few queries per pass, not one per rule and run.
 
 States (Prometheus/Alertmanager): INACTIVE -> PENDING (condition holds, for less than pending_duration)
 -> FIRING (a FIRING notification) -> INACTIVE (a RESOLVED one); while FIRING, a REPEAT every
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +38,10 @@ from server.settings import Settings
 log = logging.getLogger(__name__)
 
 DEBOUNCE = 0.05
+TIMED = "timed"
+CONCURRENT = 4  # passes at once: each holds a database thread, which requests need too
+FULL = "full"
+SAFETY_EVERY = 12  # every this many timed passes, all rules (a process killed before evaluating its own write)
 TYPES = {"FIRING": "alert.firing", "REPEAT": "alert.repeat", "RESOLVED": "alert.resolved"}
 
 
@@ -58,10 +64,15 @@ class Evaluator:
     def __init__(self, db: Database, settings: Settings, wake_outbox: Any = None) -> None:
         self._db = db
         self._settings = settings
-        self._wake_outbox = wake_outbox or (lambda: None)
+        self._wake_outbox = wake_outbox or (lambda docs: None)
         self._dirty: set[ObjectId] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._passes: set[asyncio.Task[None]] = set()
+        self._running: set[Any] = set()  # experiments (and FULL) with a pass under way
+        self._slots = asyncio.Semaphore(CONCURRENT)
+        self._timed_passes = 0
+        self._made = threading.local()  # passes run on several database threads at once: each its own list
 
     def on_events(self, events: Iterable[LogEvent]) -> None:
         """On the loop, for every event this process appended: cheap, never a database call."""
@@ -74,11 +85,15 @@ class Evaluator:
         self._task = asyncio.create_task(self._loop(), name="alert-evaluator")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [task for task in (self._task, *self._passes) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _loop(self) -> None:
+        """Each dirty experiment is evaluated by a pass of its own as soon as it is dirty (at most
+        CONCURRENT passes at once, one per experiment at a time), so a busy experiment or the full pass
+        never holds back another experiment's notification."""
         loop = asyncio.get_running_loop()
         next_full = loop.time()
         while True:
@@ -88,42 +103,83 @@ class Evaluator:
             except TimeoutError:
                 pass
             self._wake.clear()
-            full = loop.time() >= next_full
-            dirty, self._dirty = self._dirty, set()
-            try:
-                made = await self._db.run(self.evaluate, None if full else dirty)
-                if made:
-                    self._wake_outbox()
-            except Exception:  # noqa: BLE001 - a failed pass (database away) is retried on the next one
-                log.exception("alert evaluation failed; retrying")
-                self._dirty |= dirty
-            if full:
-                next_full = loop.time() + self._settings.alert_eval_seconds
+            if loop.time() >= next_full:
+                if FULL in self._running:  # the last full pass is still going: look again shortly
+                    next_full = loop.time() + 0.1
+                else:
+                    self._timed_passes += 1
+                    self._spawn(FULL, None if self._timed_passes % SAFETY_EVERY == 1 else TIMED)
+                    next_full = loop.time() + self._settings.alert_eval_seconds
+            for experiment in list(self._dirty):
+                if experiment not in self._running:
+                    self._dirty.discard(experiment)
+                    self._spawn(experiment, {experiment})
+
+    def _spawn(self, key: Any, experiments: set[ObjectId] | None) -> None:
+        self._running.add(key)
+        task = asyncio.create_task(self._pass(key, experiments), name=f"alert-pass-{key}")
+        self._passes.add(task)
+        task.add_done_callback(self._passes.discard)
+
+    async def _pass(self, key: Any, experiments: set[ObjectId] | None) -> None:
+        try:
+            async with self._slots:
+                made: list[dict[str, Any]] = []
+                await self._db.run(self.evaluate, experiments, made)
+            if made:
+                self._wake_outbox(made)
+        except Exception:  # noqa: BLE001 - a failed pass (database away) is retried
+            log.exception("alert evaluation failed; retrying")
+            if experiments:
+                self._dirty |= experiments
+        finally:
+            self._running.discard(key)
+            if self._dirty:
+                self._wake.set()
 
     # -- blocking -------------------------------------------------------------------------------------
 
-    def evaluate(self, experiments: set[ObjectId] | None) -> int:
-        """One pass over the enabled rules (of `experiments`, or all); returns notifications made here."""
+    def evaluate(self, experiments: set[ObjectId] | str | None, made_docs: list[dict[str, Any]] | None = None) -> int:
+        """One pass over the enabled rules (of `experiments`, or all, or with TIMED those whose verdict
+        may change with time alone: time-based conditions, and alerts pending or firing, for their pending
+        time and repeats); returns how many notifications it made, also appended to made_docs (for the
+        outbox to send at once)."""
+        self._made.docs = made_docs if made_docs is not None else []
+        if experiments == TIMED:
+            experiments = {doc["experiment"] for doc in AlertRule._get_collection().find({"timed": True}, {"experiment": 1})} | {
+                doc["experiment"] for doc in AlertGroupState._get_collection().find({"state": {"$in": ["PENDING", "FIRING"]}}, {"experiment": 1})}
+            metrics.alerts_firing(AlertGroupState._get_collection().count_documents({"state": "FIRING"}))
+            if not experiments:
+                return 0
         query: dict[str, Any] = {"disabled": False}
         if experiments is not None:
             if not experiments:
                 return 0
             query["experiment"] = {"$in": list(experiments)}
         made = 0
-        for rule in list(AlertRule._get_collection().find(query)):
-            try:
-                made += self.evaluate_rule(rule, now())
-            except PyMongoError:
-                raise
-            except Exception:  # noqa: BLE001 - one broken rule must not stop the others
-                log.exception("alert rule %s could not be evaluated", rule["_id"])
+        by_experiment: dict[ObjectId, list[dict[str, Any]]] = {}
+        for rule in AlertRule._get_collection().find(query):
+            by_experiment.setdefault(rule["experiment"], []).append(rule)
+        for experiment, found in by_experiment.items():
+            # One read of the experiment's alert states and shared run reads for all its rules.
+            states: dict[ObjectId, dict[str, dict[str, Any]]] = {}
+            for doc in AlertGroupState._get_collection().find({"experiment": experiment}):
+                states.setdefault(doc["rule"], {})[doc["_id"]] = doc
+            reads = conditions.Reads()
+            moment = now()
+            for rule in found:
+                try:
+                    made += self.evaluate_rule(rule, moment, states.get(rule["_id"], {}), reads)
+                except PyMongoError:
+                    raise
+                except Exception:  # noqa: BLE001 - one broken rule must not stop the others
+                    log.exception("alert rule %s could not be evaluated", rule["_id"])
         if experiments is None:
             metrics.alerts_firing(AlertGroupState._get_collection().count_documents({"state": "FIRING"}))
         return made
 
-    def evaluate_rule(self, rule: dict[str, Any], moment: datetime) -> int:
-        verdicts = conditions.evaluate(rule, user_filter(rule), moment)
-        states = {doc["_id"]: doc for doc in AlertGroupState._get_collection().find({"rule": rule["_id"]})}
+    def evaluate_rule(self, rule: dict[str, Any], moment: datetime, states: dict[str, dict[str, Any]], reads: conditions.Reads) -> int:
+        verdicts = conditions.evaluate(rule, user_filter(rule), moment, reads)
         made = 0
         for key in set(verdicts) | {doc_id.split("|", 1)[1] for doc_id in states}:
             verdict = verdicts.get(key) or conditions.Verdict(False, "no matching runs any more")
@@ -191,4 +247,5 @@ class Evaluator:
                 return 0
             raise
         metrics.alert_notified(base_kind)
+        self._made.docs.append(doc)
         return 1

@@ -54,8 +54,19 @@ class Outbox:
         self._in_flight: set[str] = set()
         self._stale = timedelta(seconds=3 * settings.alert_timeout_seconds + 5)
 
-    def wake(self) -> None:
+    def wake(self, docs: list[dict[str, Any]] | None = None) -> None:
+        """New notifications (from this process's evaluator, on the loop): sent at once, without a query."""
+        if docs:
+            self._start_attempts(docs)
         self._wake.set()
+
+    def _start_attempts(self, docs: list[dict[str, Any]]) -> None:
+        loop = asyncio.get_running_loop()
+        for doc in docs:
+            if doc["_id"] not in self._in_flight:
+                self._in_flight.add(doc["_id"])
+                future = loop.run_in_executor(self._pool, self.attempt, doc)
+                future.add_done_callback(lambda _f, key=doc["_id"]: self._in_flight.discard(key))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="alert-outbox")
@@ -75,13 +86,7 @@ class Outbox:
                 pass
             self._wake.clear()
             try:
-                due = await self._db.run(self._due)
-                loop = asyncio.get_running_loop()
-                for doc in due:
-                    if doc["_id"] not in self._in_flight:
-                        self._in_flight.add(doc["_id"])
-                        future = loop.run_in_executor(self._pool, self.attempt, doc)
-                        future.add_done_callback(lambda _f, key=doc["_id"]: self._in_flight.discard(key))
+                self._start_attempts(await self._db.run(self._due))
                 passes += 1
                 if passes % 600 == 0:
                     await self._db.run(lambda: AlertClaim._get_collection().delete_many({"time": {"$lt": now() - CLAIM_RETENTION}}))

@@ -23,6 +23,7 @@ MAX_FILTER = 1024
 MAX_FEATURES = 100
 MAX_RECIPIENTS = 20
 MAX_N = 1000
+TIMED = ("drift_rate", "no_run")  # conditions that change with time alone, without any run changing
 SECOND, MINUTE, HOUR, DAY = 1000, 60_000, 3_600_000, 86_400_000
 DEFAULT_REPEAT_MS = 4 * HOUR
 GROUP_FIELDS = ("model",)
@@ -138,6 +139,7 @@ def fields_from_proto(prefix: str, rule: alert_pb2.AlertRule, paths: tuple[str, 
             out["disabled"] = rule.disabled
         elif path == "condition":
             out["condition"] = condition_from_proto(where, rule.condition)
+            out["timed"] = out["condition"]["type"] in TIMED
         elif path == "filter":
             text = validation.text(where, rule.filter, low=0, high=MAX_FILTER)
             try:
