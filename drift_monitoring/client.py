@@ -9,12 +9,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+from google.api import httpbody_pb2
 from google.protobuf import field_mask_pb2
 
 from drift_monitoring.auth import TokenSource, token_source
 from drift_monitoring.errors import RETRYABLE, DriftMonitorError, InvalidArgumentError, NotFoundError, from_rpc_error
 from drift_monitoring.settings import Settings
-from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
+from drift_monitoring.v1 import (
+    alert_pb2,
+    alert_pb2_grpc,
+    drift_pb2,
+    drift_pb2_grpc,
+    experiment_pb2,
+    experiment_pb2_grpc,
+    user_pb2,
+    user_pb2_grpc,
+)
 
 T = TypeVar("T")
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # grpc's default receive limit, which the server keeps
@@ -39,6 +49,7 @@ class Client:
         self.experiments = experiment_pb2_grpc.ExperimentServiceStub(self._channel)
         self.drifts = drift_pb2_grpc.DriftServiceStub(self._channel)
         self.users = user_pb2_grpc.UserServiceStub(self._channel)
+        self.alerts = alert_pb2_grpc.AlertServiceStub(self._channel)
         self._closed = False
         self._experiment_ids: dict[str, str] = {}
         self.verified_experiments: set[str] = set()  # where a run was created: later runs need not wait
@@ -191,6 +202,41 @@ class Client:
                 time.sleep(random.uniform(0.5, 1.5))
             finally:
                 stream.cancel()
+
+    def export_drifts(
+        self, experiment_id: str, format: int, filter: str = "", *, csv_row_per_feature: bool = False, progress: bool = True  # noqa: A002
+    ) -> Iterator[httpbody_pb2.HttpBody]:
+        """The chunks of an export (drift_pb2.EXPORT_FORMAT_*), in order. Not retried: a stream cut midway
+        raises, and the caller starts again (drift_monitoring.export writes a file only when complete)."""
+        request = drift_pb2.ExportDriftsRequest(
+            experiment_id=experiment_id, format=format, filter=filter, csv_row_per_feature=csv_row_per_feature, progress=progress)
+        stream = self.drifts.ExportDrifts(request, metadata=self._metadata())
+        try:
+            yield from stream
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        finally:
+            stream.cancel()
+
+    # -- alert rules (docs/alerts.md) -----------------------------------------------------------------
+
+    def create_alert_rule(self, experiment_id: str, rule: alert_pb2.AlertRule) -> alert_pb2.AlertRule:
+        """The stored rule; a webhook rule's answer carries its signing secret, this once. Not retried: a
+        retry after a lost answer would make a second rule."""
+        return self.call(self.alerts.CreateAlertRule, alert_pb2.CreateAlertRuleRequest(experiment_id=experiment_id, rule=rule), retry=False)
+
+    def list_alert_rules(self, experiment_id: str) -> Iterator[alert_pb2.AlertRule]:
+        return self._pages(self.alerts.ListAlertRules, alert_pb2.ListAlertRulesRequest(experiment_id=experiment_id, page_size=100), "rules")
+
+    def delete_alert_rule(self, experiment_id: str, rule_id: str) -> None:
+        self.call(self.alerts.DeleteAlertRule, alert_pb2.DeleteAlertRuleRequest(experiment_id=experiment_id, rule_id=rule_id))
+
+    def test_alert_rule(self, experiment_id: str, rule_id: str) -> alert_pb2.TestAlertRuleResponse:
+        return self.call(self.alerts.TestAlertRule, alert_pb2.TestAlertRuleRequest(experiment_id=experiment_id, rule_id=rule_id), retry=False)
+
+    def list_alert_firings(self, experiment_id: str, rule_id: str = "") -> Iterator[alert_pb2.AlertFiring]:
+        request = alert_pb2.ListAlertFiringsRequest(experiment_id=experiment_id, rule_id=rule_id)
+        return self._pages(self.alerts.ListAlertFirings, request, "firings")
 
     def _pages(self, method: Callable[..., Any], request: Any, field: str) -> Iterator[Any]:
         while True:

@@ -18,6 +18,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from drift_monitoring.v1 import (
+    alert_pb2,
+    alert_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
     drift_pb2,
@@ -33,10 +35,13 @@ from server import metrics, ordinals
 from server.db import Database
 from server.decoding import RefuseUndecodable
 from server.events import EventLog
+from server.alerts.evaluator import Evaluator
+from server.alerts.outbox import Outbox
 from server.leases import LeaseSweeper
 from server.models import Drift, LeaseClaim
 from server.services.common import Deps
 from server.services.drifts import DriftService
+from server.services.alerts import AlertService
 from server.services.audit_events import AuditService
 from server.services.experiments import ExperimentService
 from server.services.imports import ImportService
@@ -53,6 +58,7 @@ SERVICE_NAMES = (
     user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
     imports_pb2.DESCRIPTOR.services_by_name["ImportService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    alert_pb2.DESCRIPTOR.services_by_name["AlertService"].full_name,
 )
 DRAIN_SECONDS = 1.0
 # Keep idle streams alive through proxies and detect dead peers.
@@ -99,6 +105,8 @@ class App:
     sweeper: Sweeper | None = None
     lease_sweeper: LeaseSweeper | None = None
     stop_metrics: Callable[[], None] | None = None
+    evaluator: Evaluator | None = None
+    outbox: Outbox | None = None
 
     async def stop(self) -> None:
         self.drain.draining = True
@@ -112,6 +120,9 @@ class App:
             await self.sweeper.stop()
         if self.lease_sweeper is not None:
             await self.lease_sweeper.stop()
+        for part in (self.evaluator, self.outbox):
+            if part is not None:
+                await part.stop()
         await self.deps.events.stop()
         await self.deps.userinfo.close()
         await asyncio.to_thread(self.deps.db.close)
@@ -137,6 +148,8 @@ async def create_server(settings: Settings) -> App:
     user_pb2_grpc.add_UserServiceServicer_to_server(UserService(deps), server)
     imports_pb2_grpc.add_ImportServiceServicer_to_server(ImportService(deps), server)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditService(deps), server)
+    outbox = Outbox(db, settings)
+    alert_pb2_grpc.add_AlertServiceServicer_to_server(AlertService(deps, outbox), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -149,7 +162,11 @@ async def create_server(settings: Settings) -> App:
     stop_metrics = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
     lease_sweeper = LeaseSweeper(db, events, Drift._get_collection, LeaseClaim._get_collection, settings.lease_sweep_seconds)
     lease_sweeper.start()
-    return App(server, port, deps, health_servicer, drain, sweeper, lease_sweeper, stop_metrics)
+    evaluator = Evaluator(db, settings, outbox.wake)
+    events.add_listener(evaluator.on_events)
+    evaluator.start()
+    outbox.start()
+    return App(server, port, deps, health_servicer, drain, sweeper, lease_sweeper, stop_metrics, evaluator, outbox)
 
 
 async def serve(settings: Settings) -> None:

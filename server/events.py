@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -125,6 +125,12 @@ class EventLog:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tailer: asyncio.Task[None] | None = None
         self._closing = False
+        self._listeners: list[Callable[[list[LogEvent]], None]] = []
+
+    def add_listener(self, listener: Callable[[list[LogEvent]], None]) -> None:
+        """Called on the loop with every batch of events this process appends (the alert evaluator): it
+        must be quick and never touch the database."""
+        self._listeners.append(listener)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -264,6 +270,11 @@ class EventLog:
     def _publish(self, events: list[LogEvent]) -> None:
         """This process's new events (on the loop): offered at once when they continue the position;
         beyond a gap (another process wrote in between) they wait for the tailer to read the gap."""
+        for listener in self._listeners:
+            try:
+                listener(events)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the watchers' fan-out
+                log.exception("event listener failed")
         if not self._subscribers:
             # Nobody to feed: just move on. A watcher starting later catches up from the database.
             self._pending.clear()

@@ -10,7 +10,8 @@ fields (plus validated keys under the configured dynamic prefixes) come out. Gra
     term        = "(" expression ")" | comparison ;
     comparison  = field operator value ;
     operator    = "=" | "!=" | "<" | "<=" | ">" | ">=" | ":" ;
-    field       = a known field name | prefix "." key { "." key } ;   (* at most 8 keys *)
+    field       = a known field name | prefix "." key { "." key }     (* at most 8 keys *)
+                | list "." member ;                                (* e.g. data_drift.features.p_value *)
     key         = /[A-Za-z_][A-Za-z0-9_-]*/ ;
     value       = '"' chars '"' | "'" chars "'" | bare ;            (* backslash escapes in quotes *)
     bare        = any run of characters except whitespace, "(" and ")" ;
@@ -29,8 +30,14 @@ otherwise string (quoted literals are always strings). `null` (unquoted) works w
 `field:*` means present and not null, and for string and string_list fields also not "" / []
 (proto3 cannot tell an unset string from an empty one, so the stored default counts as absent).
 
-Output uses only $and, $or, $nor, $ne, $lt, $lte, $gt, $gte, $exists and $regex, and the only regex
-is an anchored, escaped prefix. User text never becomes a key except as a validated dynamic path.
+Element lists (a list of sub-documents, such as a result's per-feature outcomes) are reached through
+their declared members only. Conditions on the same list joined by AND in one chain (not inside
+parentheses of their own, not under NOT) must hold for the SAME element: they compile to one
+`{list: {"$elemMatch": {...}}}`. Any other condition on a list, alone, under NOT, across OR or in its own
+parentheses, is its own "some element matches" (NOT: "no element matches").
+
+Output uses only $and, $or, $nor, $ne, $lt, $lte, $gt, $gte, $exists, $regex and $elemMatch, and the only
+regex is an anchored, escaped prefix. User text never becomes a key except as a validated dynamic path.
 """
 
 from __future__ import annotations
@@ -42,7 +49,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-__all__ = ["FieldSpec", "FilterError", "compile_filter"]
+from server.element_match import as_check, conjuncts, contains_element_match
+
+__all__ = ["ElementList", "FieldSpec", "FilterError", "compile_filter"]
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 32
@@ -83,6 +92,35 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class ElementList:
+    """A stored list of sub-documents whose members can be compared, element by element."""
+
+    path: str  # MongoDB path of the list
+    members: Mapping[str, FieldSpec]  # public member name -> spec whose path is relative to one element
+
+
+@dataclass(frozen=True)
+class _Element:
+    """One comparison on a member of an element list, not yet wrapped in its $elemMatch."""
+
+    path: str
+    condition: dict[str, Any]
+
+
+def _seal(part: dict[str, Any] | _Element) -> dict[str, Any]:
+    return {part.path: {"$elemMatch": part.condition}} if isinstance(part, _Element) else part
+
+
+def _same_element(path: str, conditions: list[dict[str, Any]]) -> dict[str, Any]:
+    """One $elemMatch for conditions that must hold for one element: a plain merge while the members
+    differ, else an $and inside it (both mean 'this element matches all of them')."""
+    flat = [c for condition in conditions for c in condition.get("$and", [condition])]
+    keys = [key for condition in flat for key in condition]
+    merged = {k: v for condition in flat for k, v in condition.items()} if len(keys) == len(set(keys)) else {"$and": flat}
+    return {path: {"$elemMatch": merged}}
+
+
+@dataclass(frozen=True)
 class _Token:
     kind: str  # "(" | ")" | "-" | "op" | "word" | "string" | "end"
     text: str
@@ -91,14 +129,17 @@ class _Token:
 
 
 def compile_filter(
-    text: str, fields: Mapping[str, FieldSpec], dynamic_prefixes: Mapping[str, str] | None = None
+    text: str,
+    fields: Mapping[str, FieldSpec],
+    dynamic_prefixes: Mapping[str, str] | None = None,
+    element_lists: Mapping[str, ElementList] | None = None,
 ) -> dict[str, Any]:
     """Compile filter `text` over the public `fields` into a MongoDB query; raise FilterError."""
     if len(text) > MAX_LENGTH:
         raise FilterError(f"filter is longer than {MAX_LENGTH} characters")
     if not text.strip():
         return {}
-    return _Parser(_tokenize(text), fields, dynamic_prefixes or {}).parse()
+    return _Parser(_tokenize(text), fields, dynamic_prefixes or {}, element_lists or {}).parse()
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -162,11 +203,14 @@ def _quoted(text: str, pos: int, tokens: list[_Token]) -> int:
 class _Parser:
     """Recursive descent over the token list; depth and comparison counts bound the work."""
 
-    def __init__(self, tokens: list[_Token], fields: Mapping[str, FieldSpec], prefixes: Mapping[str, str]) -> None:
+    def __init__(
+        self, tokens: list[_Token], fields: Mapping[str, FieldSpec], prefixes: Mapping[str, str], lists: Mapping[str, ElementList]
+    ) -> None:
         self.tokens = tokens
         self.index = 0
         self.fields = fields
         self.prefixes = prefixes
+        self.lists = lists
         self.depth = 0
         self.comparisons = 0
 
@@ -192,7 +236,20 @@ class _Parser:
                 f"expected AND or OR at column {token.column}, found {token.text!r} "
                 "(conditions side by side are not combined; write AND explicitly)"
             )
+        if self.lists and contains_element_match(result):
+            self._place_element_matches(result)
         return result
+
+    def _place_element_matches(self, result: dict[str, Any]) -> None:
+        """Element conditions only as parts of the filter's top AND chain, alone or under one NOT: what FerretDB
+        cannot run is checked on the server's side of the database (element_match.py), exactly only there."""
+        for part in conjuncts(result):
+            if contains_element_match(part) and as_check(part) is None:
+                lists = " or ".join(f"{public}.*" for public in self.lists)
+                raise FilterError(
+                    f"conditions on {lists} must be joined to the rest of the filter by AND "
+                    "(alone, or under NOT with nothing else); they cannot be under OR, or negated together with other fields"
+                )
 
     def _enter(self, column: int) -> None:
         self.depth += 1
@@ -211,17 +268,29 @@ class _Parser:
         while self._keyword("AND"):
             self._advance()
             parts.append(self._negation())
-        return parts[0] if len(parts) == 1 else {"$and": parts}
+        # Element conditions of one list in this chain match the same element: one $elemMatch, placed
+        # where the list is first named.
+        by_list: dict[str, list[dict[str, Any]]] = {}
+        for part in parts:
+            if isinstance(part, _Element):
+                by_list.setdefault(part.path, []).append(part.condition)
+        out: list[dict[str, Any]] = []
+        for part in parts:
+            if not isinstance(part, _Element):
+                out.append(part)
+            elif part.path in by_list:
+                out.append(_same_element(part.path, by_list.pop(part.path)))
+        return out[0] if len(out) == 1 else {"$and": out}
 
-    def _negation(self) -> dict[str, Any]:
+    def _negation(self) -> dict[str, Any] | _Element:
         if not (self._keyword("NOT") or self.token.kind == "-"):
             return self._term()
         self._enter(self._advance().column)
-        inner = self._negation()
+        inner = _seal(self._negation())  # NOT (some element matches): no element matches
         self.depth -= 1
         return {"$nor": [inner]}
 
-    def _term(self) -> dict[str, Any]:
+    def _term(self) -> dict[str, Any] | _Element:
         if self.token.kind != "(":
             return self._comparison()
         self._enter(self._advance().column)
@@ -232,13 +301,14 @@ class _Parser:
         self.depth -= 1
         return inner
 
-    def _comparison(self) -> dict[str, Any]:
+    def _comparison(self) -> dict[str, Any] | _Element:
         name = self.token
         if name.kind != "word" or name.text in _KEYWORDS:
             found = "end of filter" if name.kind == "end" else repr(name.text)
             raise FilterError(f"expected a field name at column {name.column}, found {found}")
         self._advance()
-        spec = self._field(name)
+        found = self._member(name) if name.text not in self.fields else None
+        spec, element = found if found else (self._field(name), None)
         if self.token.kind != "op":
             raise FilterError(
                 f"expected an operator (=, !=, <, <=, >, >=, :) after {name.text!r} at column {self.token.column}"
@@ -251,7 +321,24 @@ class _Parser:
         self.comparisons += 1
         if self.comparisons > MAX_COMPARISONS:
             raise FilterError(f"filter has more than {MAX_COMPARISONS} comparisons at column {name.column}")
-        return _compare(spec, name.text, op, value)
+        condition = _compare(spec, name.text, op, value)
+        return condition if element is None else _Element(element.path, condition)
+
+    def _member(self, name: _Token) -> tuple[FieldSpec, ElementList] | None:
+        """The member spec when `name` reaches into an element list (or names the list itself: an error)."""
+        for public, element in self.lists.items():
+            members = ", ".join(f"{public}.{m}" for m in element.members)
+            if name.text == public:
+                raise FilterError(
+                    f"{public} at column {name.column} is a list of results; compare one of its members ({members}), "
+                    f'e.g. {public}.{next(iter(element.members))} = "x"'
+                )
+            if name.text.startswith(public + "."):
+                member = name.text[len(public) + 1 :]
+                if member not in element.members:
+                    raise FilterError(f"unknown field {name.text!r} at column {name.column}; {public} has {members}")
+                return element.members[member], element
+        return None
 
     def _field(self, name: _Token) -> FieldSpec:
         if name.text in self.fields:
@@ -268,7 +355,8 @@ class _Parser:
                         "keys are letters, digits, '_' and '-', starting with a letter or '_'"
                     )
                 return FieldSpec(f"{path}.{'.'.join(keys)}", _DYNAMIC)
-        allowed = ", ".join([*self.fields, *(f"{prefix}.<key>" for prefix in self.prefixes)])
+        lists = (f"{public}.<{'|'.join(element.members)}>" for public, element in self.lists.items())
+        allowed = ", ".join([*self.fields, *(f"{prefix}.<key>" for prefix in self.prefixes), *lists])
         raise FilterError(f"unknown field {name.text!r} at column {name.column}; allowed: {allowed}")
 
 

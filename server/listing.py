@@ -19,6 +19,10 @@ from server.errors import invalid
 from server.pagetokens import PageTokenError, decode_page_token, encode_page_token
 
 MAX_PAGE_SIZE = 1000
+# A page with a server-side check (element_match.py) reads the database in chunks and stops after this many
+# drifts: a page may then hold fewer than page_size (AIP-158 allows it) with a token to go on from there.
+CHECK_CHUNK = 200
+MAX_EXAMINED = 5000
 # A walk fetches a page its own way (ordinals.page): (collection, query, after, want) -> documents.
 Walk = Callable[[Collection[Any], dict[str, Any], "tuple[Any, Any] | None", int], list[Mapping[str, Any]]]
 
@@ -85,25 +89,47 @@ class PageRequest:
     after: tuple[Any, Any] | None
     to_id: Callable[[str], Any]
     walk: Walk | None = None
+    keep: Callable[[Mapping[str, Any]], bool] | None = None  # the part of the filter checked here, not in the database
+
+    def _read(self, after: tuple[Any, Any] | None, want: int) -> list[Mapping[str, Any]]:
+        if self.walk is not None:
+            return self.walk(self.collection, self.query, after, want)
+        cursor: dict[str, Any] = {}
+        if after is not None:
+            value, last_id = after
+            beyond = "$lt" if self.ordering.descending else "$gt"
+            cursor = {"$or": [{self.ordering.field: {beyond: value}}, {self.ordering.field: value, "_id": {beyond: last_id}}]}
+        return list(self.collection.find(conjoin(self.query, cursor)).sort(self.ordering.sort).limit(want))
+
+    def _token(self, last: Mapping[str, Any]) -> str:
+        return encode_page_token(self.secret, {"b": self.binding, "v": last.get(self.ordering.field), "id": str(last["_id"])})
 
     def fetch(self) -> tuple[list[Mapping[str, Any]], str]:
-        if self.walk is not None:
-            docs = self.walk(self.collection, self.query, self.after, self.size + 1)
-        else:
-            cursor: dict[str, Any] = {}
-            if self.after is not None:
-                value, last_id = self.after
-                beyond = "$lt" if self.ordering.descending else "$gt"
-                cursor = {"$or": [{self.ordering.field: {beyond: value}}, {self.ordering.field: value, "_id": {beyond: last_id}}]}
-            docs = list(self.collection.find(conjoin(self.query, cursor)).sort(self.ordering.sort).limit(self.size + 1))
+        if self.keep is not None:
+            return self._fetch_checked(self.keep)
+        docs = self._read(self.after, self.size + 1)
         if len(docs) <= self.size:
             return docs, ""
         docs = docs[: self.size]
-        last = docs[-1]
-        token = encode_page_token(
-            self.secret, {"b": self.binding, "v": last.get(self.ordering.field), "id": str(last["_id"])}
-        )
-        return docs, token
+        return docs, self._token(docs[-1])
+
+    def _fetch_checked(self, keep: Callable[[Mapping[str, Any]], bool]) -> tuple[list[Mapping[str, Any]], str]:
+        """Chunks in order until size + 1 drifts pass `keep`, the end, or MAX_EXAMINED read (then a token
+        after the last one read, so the next page goes on from there)."""
+        kept: list[Mapping[str, Any]] = []
+        after, examined = self.after, 0
+        while examined < MAX_EXAMINED:
+            chunk = self._read(after, CHECK_CHUNK)
+            for doc in chunk:
+                examined += 1
+                if keep(doc):
+                    kept.append(doc)
+                    if len(kept) > self.size:
+                        return kept[: self.size], self._token(kept[self.size - 1])
+            if len(chunk) < CHECK_CHUNK:
+                return kept, ""
+            after = (chunk[-1].get(self.ordering.field), chunk[-1]["_id"])
+        return kept, self._token(chunk[-1])
 
 
 def page_request(
@@ -118,6 +144,7 @@ def page_request(
     filter_text: str,
     to_id: Callable[[str], Any],
     walk: Walk | None = None,
+    keep: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> PageRequest:
     binding = hashlib.sha256(f"{scope}\0{filter_text}\0{ordering}".encode()).hexdigest()[:24]
     after = None
@@ -129,7 +156,7 @@ def page_request(
             raise invalid("page_token", str(exc)) from None
         except (KeyError, ValueError, TypeError):
             raise invalid("page_token", "is malformed; start again without a page_token") from None
-    return PageRequest(collection, query, ordering, size, secret, binding, after, to_id, walk)
+    return PageRequest(collection, query, ordering, size, secret, binding, after, to_id, walk, keep)
 
 
 @dataclass(frozen=True)
@@ -144,7 +171,9 @@ class ListSpec:
     # How the default order is fetched when it is not one find (drifts: ordinals.page, by bucket).
     default_walk: Walk | None = None
 
-    def page(self, request: Any, query: dict[str, Any], *, secret: bytes, scope: str) -> PageRequest:
+    def page(
+        self, request: Any, query: dict[str, Any], *, secret: bytes, scope: str, keep: Callable[[Mapping[str, Any]], bool] | None = None
+    ) -> PageRequest:
         """A validated page of a List request (fields page_size, page_token, filter, order_by)."""
         ordering = parse_order_by(request.order_by, self.order_fields, self.default_order)
         return page_request(
@@ -158,4 +187,5 @@ class ListSpec:
             filter_text=request.filter,
             to_id=self.to_id,
             walk=self.default_walk if ordering == self.default_order and not request.order_by.strip() else None,
+            keep=keep,
         )

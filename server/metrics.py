@@ -60,6 +60,12 @@ RUNS_CREATED = Counter("drift_monitor_runs_created", "Drift runs created, by exp
 RUNS_FINISHED = Counter(
     "drift_monitor_runs_finished", "Drift runs written as COMPLETED or FAILED, by experiment id and drift detected", ["experiment", "status", "drift"]
 )
+ALERTS_FIRING = Gauge("drift_monitor_alerts_firing", "Alerts (rule and group) in the FIRING state, as of this process's last full evaluation")
+ALERT_NOTIFICATIONS = Counter("drift_monitor_alert_notifications", "Alert notifications this process put in the outbox, by kind", ["kind"])
+ALERT_DELIVERIES = Counter("drift_monitor_alert_deliveries", "Alert delivery attempts this process made, by outcome", ["outcome"])
+ALERT_DELIVERY_SECONDS = Histogram(
+    "drift_monitor_alert_delivery_seconds", "From a notification's creation to its delivery", buckets=(*LATENCY_BUCKETS, 30.0, 60.0, 300.0, 3600.0)
+)
 RUNS_EXPIRED = Counter(
     "drift_monitor_runs_expired", "Drift runs this process deleted by the experiment's retention, by experiment id and limit (age, count)",
     ["experiment", "reason"],
@@ -234,3 +240,22 @@ def drifts_written(experiment: object, type_: str, drifts: Iterable[Mapping[str,
             RUNS_CREATED.labels(label).inc()
         if type_ in ("CREATED", "UPDATED") and doc.get("status") in FINISHED:
             RUNS_FINISHED.labels(label, doc["status"], "true" if _detected(doc) else "false").inc()
+
+
+# -- alerts ---------------------------------------------------------------------------------------
+
+
+def alerts_firing(count: int) -> None:
+    ALERTS_FIRING.set(count)
+
+
+def alert_notified(kind: str) -> None:
+    ALERT_NOTIFICATIONS.labels(kind).inc()
+
+
+def alert_delivery(outcome: str) -> None:
+    ALERT_DELIVERIES.labels(outcome).inc()
+
+
+def alert_delivery_latency(seconds: float) -> None:
+    ALERT_DELIVERY_SECONDS.observe(max(0.0, seconds))

@@ -179,7 +179,92 @@ class LeaseClaim(Document):
     time = DateTimeField(required=True)
 
 
-ALL_DOCUMENTS = (User, Experiment, Drift, Event, AuditEvent, LeaseClaim)
+class AlertRule(Document):
+    """An experiment's alert rule (server/alerts/). `secrets` are the webhook's signing secrets, newest
+    first, each with the time it stops signing (None: current); never returned by Get or List."""
+
+    # disabled: the evaluator's safety pass (every enabled rule); timed: its frequent pass (time-based conditions).
+    meta = {"collection": "alert_rules", "indexes": [{"fields": ["experiment", "create_time", "_id"]}, {"fields": ["disabled"]}, {"fields": ["timed"]}],
+            "auto_create_index": False}
+    experiment = ObjectIdField(required=True)
+    display_name = StringField(required=True)
+    disabled = BooleanField(default=False)
+    condition = DictField(required=True)  # {"type": "drift_detected", ...the condition's fields}
+    timed = BooleanField(default=False)  # the condition changes with time alone (drift_rate, no_run)
+    filter = StringField(default="")
+    pending_ms = IntField(default=0)
+    repeat_ms = IntField(required=True)
+    group_by = ListField(StringField())
+    channel = DictField(required=True)  # {"type": "webhook"|"slack"|"email", "url"| "to"}
+    secrets = ListField(DictField())  # [{"secret": "whsec_...", "expire_time": datetime | None}]
+    creator = StringField(required=True)
+    create_time = DateTimeField(required=True)
+    update_time = DateTimeField(required=True)
+
+
+class AlertGroupState(Document):
+    """Where one alert (a rule and one group of its runs) stands: _id "<rule>|<group key>". `episode`
+    counts the times it became active; notifications of an episode have ids derived from it."""
+
+    # state: the firing-alerts gauge counts FIRING ones.
+    meta = {"collection": "alert_states", "indexes": [{"fields": ["rule"]}, {"fields": ["experiment"]}, {"fields": ["state"]}], "auto_create_index": False}
+    id = StringField(primary_key=True)
+    rule = ObjectIdField(required=True)
+    experiment = ObjectIdField(required=True)
+    labels = DictField()
+    state = StringField(required=True, choices=("INACTIVE", "PENDING", "FIRING"))
+    episode = IntField(required=True)
+    active_since = DateTimeField(null=True)
+    fire_time = DateTimeField(null=True)
+    repeats = IntField(default=0)  # REPEAT notifications made in this episode
+    update_time = DateTimeField(required=True)
+
+
+class AlertNotification(Document):
+    """A firing, repeat or resolution and its delivery: the outbox. _id is the delivery id, derived from
+    (rule, group, episode, kind), so the insert is the claim of that transition: whichever process inserts
+    it first made it, and a repeated insert changes nothing (server/alerts/evaluator.py)."""
+
+    meta = {
+        "collection": "alert_notifications",
+        "indexes": [
+            {"fields": ["status", "next_attempt_time"]},
+            {"fields": ["experiment", "create_time", "_id"]},
+            {"fields": ["rule", "create_time", "_id"]},
+        ],
+        "auto_create_index": False,
+    }
+    id = StringField(primary_key=True)
+    rule = ObjectIdField(required=True)
+    experiment = ObjectIdField(required=True)
+    kind = StringField(required=True, choices=("FIRING", "REPEAT", "RESOLVED"))
+    labels = DictField()
+    summary = StringField(default="")
+    payload = DictField(required=True)
+    status = StringField(required=True, choices=("PENDING", "DELIVERED", "FAILED"))
+    attempt = IntField(default=0)  # the attempt a sender may claim next (server/alerts/outbox.py)
+    attempts = ListField(DictField())  # [{"time", "status_code", "detail"}]
+    next_attempt_time = DateTimeField(required=True)
+    give_up_time = DateTimeField(required=True)
+    create_time = DateTimeField(required=True)
+    deliver_time = DateTimeField(null=True)
+
+
+class AlertClaim(Document):
+    """Who sends attempt N of a notification: the process whose insert of "<id>#<N>" succeeded (FerretDB
+    v1's conditional updates are not atomic: see server/leases.py)."""
+
+    meta = {"collection": "alert_claims", "indexes": [{"fields": ["time"]}, {"fields": ["experiment"]}], "auto_create_index": False}
+    id = StringField(primary_key=True)
+    experiment = ObjectIdField(required=True)
+    owner = StringField(required=True)
+    time = DateTimeField(required=True)
+
+
+ALERT_DOCUMENTS = (AlertRule, AlertGroupState, AlertNotification, AlertClaim)
+# Per-experiment collections an experiment's delete removes (server/services/experiments.py).
+EXPERIMENT_DEPENDENTS = ALERT_DOCUMENTS
+ALL_DOCUMENTS = (User, Experiment, Drift, Event, AuditEvent, LeaseClaim, *ALERT_DOCUMENTS)
 
 
 class StoredShapeError(RuntimeError):

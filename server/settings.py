@@ -54,6 +54,22 @@ class Settings:
     audit_retention_days: int = 0
     # How often each process sweeps (expired audit entries, runs past their experiment's retention).
     sweep_seconds: float = 60.0
+    # Alerts (docs/alerts.md): how often every rule is re-evaluated besides right after its runs change.
+    alert_eval_seconds: float = 5.0
+    # Networks webhook and Slack targets may resolve to although loopback/private/link-local/metadata
+    # (e.g. "127.0.0.0/8,10.1.0.0/16"); empty: none of them.
+    alert_allow_networks: tuple[str, ...] = ()
+    # Let webhook/Slack targets be http:// (a local receiver); https only by default.
+    alert_allow_http: bool = False
+    alert_ca_bundle: str = ""
+    alert_timeout_seconds: float = 10.0
+    # A notification not delivered within this long after it was made is recorded FAILED.
+    alert_give_up_seconds: float = 6 * 3600.0
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
 
     def __post_init__(self) -> None:
         if not self.token_secret:
@@ -93,7 +109,32 @@ class Settings:
             ferretdb_postgresql_url=env.get("DRIFT_MONITOR_FERRETDB_POSTGRESQL_URL", ""),
             audit_retention_days=_number(env, "DRIFT_MONITOR_AUDIT_RETENTION_DAYS", cls.audit_retention_days, int, 0, 36_500),
             sweep_seconds=_number(env, "DRIFT_MONITOR_SWEEP_SECONDS", cls.sweep_seconds, float, 0.1, 86_400),
+            alert_eval_seconds=_number(env, "DRIFT_MONITOR_ALERT_EVAL_SECONDS", cls.alert_eval_seconds, float, 0.05, 3600),
+            alert_allow_networks=_networks(env.get("DRIFT_MONITOR_ALERT_ALLOW_NETWORKS", "")),
+            alert_allow_http=env.get("DRIFT_MONITOR_ALERT_ALLOW_HTTP", "") in ("1", "true", "yes"),
+            alert_ca_bundle=env.get("DRIFT_MONITOR_ALERT_CA_BUNDLE", ""),
+            alert_timeout_seconds=_number(env, "DRIFT_MONITOR_ALERT_TIMEOUT_SECONDS", cls.alert_timeout_seconds, float, 0.1, 120),
+            alert_give_up_seconds=_number(env, "DRIFT_MONITOR_ALERT_GIVE_UP_SECONDS", cls.alert_give_up_seconds, float, 1, 7 * 86_400),
+            smtp_host=env.get("DRIFT_MONITOR_SMTP_HOST", ""),
+            smtp_port=_number(env, "DRIFT_MONITOR_SMTP_PORT", cls.smtp_port, int, 1, 65_535),
+            smtp_username=env.get("DRIFT_MONITOR_SMTP_USERNAME", ""),
+            smtp_password=env.get("DRIFT_MONITOR_SMTP_PASSWORD", ""),
+            smtp_from=env.get("DRIFT_MONITOR_SMTP_FROM", ""),
         )
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    import ipaddress  # noqa: PLC0415 - only to validate
+
+    out = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(f"DRIFT_MONITOR_ALERT_ALLOW_NETWORKS: {item!r} is not a network such as 127.0.0.0/8") from None
+    return tuple(out)
 
 
 def _entitlement_issuers(raw: str) -> dict[str, tuple[str, ...]]:

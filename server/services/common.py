@@ -17,7 +17,7 @@ from server.db import Database
 from server.errors import ApiError, invalid, not_registered, unauthenticated
 from server.events import EventLog, ShuttingDown
 from server.listing import ListSpec
-from server.filtering import FieldSpec, FilterError, compile_filter
+from server.filtering import ElementList, FieldSpec, FilterError, compile_filter
 from server.identity import Caller, caller_from_metadata, entitlements_from, with_entitlements
 from server.models import User
 from server.settings import Settings
@@ -45,8 +45,10 @@ class Deps:
             caller = with_entitlements(caller, entitlements_from(claims, self.settings), self.settings)
         return caller
 
-    async def list_page(self, spec: ListSpec, request: Any, query: dict[str, Any], scope: str) -> tuple[list[Any], str]:
-        page = spec.page(request, query, secret=self.settings.token_secret, scope=scope)
+    async def list_page(
+        self, spec: ListSpec, request: Any, query: dict[str, Any], scope: str, keep: Callable[[Any], bool] | None = None
+    ) -> tuple[list[Any], str]:
+        page = spec.page(request, query, secret=self.settings.token_secret, scope=scope, keep=keep)
         return await self.db.run(page.fetch)
 
     async def writer(self, context: grpc.aio.ServicerContext) -> Caller:
@@ -72,10 +74,10 @@ def object_id(field_name: str, value: str) -> ObjectId:
 
 
 def compile_user_filter(
-    text: str, fields: dict[str, FieldSpec], prefixes: dict[str, str] | None = None
+    text: str, fields: dict[str, FieldSpec], prefixes: dict[str, str] | None = None, lists: dict[str, ElementList] | None = None
 ) -> dict[str, Any]:
     try:
-        return compile_filter(text, fields, prefixes or {})
+        return compile_filter(text, fields, prefixes or {}, lists or {})
     except FilterError as exc:
         raise invalid("filter", str(exc)) from None
 

@@ -23,6 +23,12 @@ from server.models import EXPERIMENT_ORDER_FIELDS, Drift, Experiment, conform
 from server.permissions import Level, access_level, readable_query, require
 from server.services.common import Deps, compile_user_filter, object_id, unary
 
+
+def delete_alerts_of(experiment_id: ObjectId) -> None:
+    from server.services.alerts import delete_for_experiment  # noqa: PLC0415 - alerts imports this module
+
+    delete_for_experiment(experiment_id)
+
 FILTER_FIELDS = {
     "name": FieldSpec("name", "string"),
     "description": FieldSpec("description", "string"),
@@ -172,6 +178,7 @@ class ExperimentService(experiment_pb2_grpc.ExperimentServiceServicer):
         drifts = Drift._get_collection()
         drifts.delete_many({"experiment": experiment_id})
         ordinals.forget(drifts, experiment_id)
+        delete_alerts_of(experiment_id)  # rules, alert states, the outbox and its claims
         seq = self.deps.events.append(experiment_id, EXPERIMENT_DELETED, {})
         self.deps.events.forget(experiment_id, seq)
 

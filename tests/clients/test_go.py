@@ -11,6 +11,7 @@ from tests.clients.gotool import GO_MODULE_DIR, go, go_test
 # Every Go test must run and pass here: a skip would mean the stack settings did not reach it.
 EXPECTED = {
     "TestRunRecordsACompletedDrift",
+    "TestListDriftsByPerFeatureResult",
     "TestRunMarksFailedAndReturnsTheError",
     "TestRunMarksFailedOnPanicAndPanicsOn",
     "TestRunFinishesEvenWhenTheContextIsCancelled",

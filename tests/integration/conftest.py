@@ -18,7 +18,7 @@ import pymongo
 import pytest
 import pytest_asyncio
 
-from drift_monitoring.v1 import drift_pb2, experiment_pb2
+from drift_monitoring.v1 import alert_pb2, drift_pb2, experiment_pb2
 from stack import Issuer, Server
 from tests.integration.helpers import (
     EDIT,
@@ -101,6 +101,13 @@ def scratch_database(mongo_base: str) -> Iterator[tuple[str, pymongo.database.Da
     client.close()
 
 
+def sample_rule_request(experiment_id: str, url: str = "https://alerts.invalid/hook") -> alert_pb2.CreateAlertRuleRequest:
+    """A valid webhook rule (drift detected) on an experiment."""
+    return alert_pb2.CreateAlertRuleRequest(experiment_id=experiment_id, rule=alert_pb2.AlertRule(
+        display_name="drift", condition=alert_pb2.AlertCondition(drift_detected=alert_pb2.AlertCondition.DriftDetected()),
+        channel=alert_pb2.AlertChannel(webhook=alert_pb2.WebhookChannel(url=url))))
+
+
 @dataclass
 class Scenario:
     """manager's private experiment (editor EDIT, reader READ, GROUP READ) and public one, 3 drifts each."""
@@ -109,6 +116,7 @@ class Scenario:
     public: experiment_pb2.Experiment
     private_drifts: list[drift_pb2.Drift] = field(default_factory=list)
     public_drifts: list[drift_pb2.Drift] = field(default_factory=list)
+    private_rule_id: str = ""  # a webhook alert rule on the private experiment
 
     @property
     def private_drift_id(self) -> str:
@@ -129,6 +137,7 @@ async def build_scenario(people: dict[str, Api], drifts: int = 3) -> Scenario:
     private = await manager.create_experiment(unique("private"), description="secret plans", grants=grants)
     public = await manager.create_experiment(unique("public"), description="open data", public=True)
     scenario = Scenario(private, public)
+    scenario.private_rule_id = (await manager.alerts.CreateAlertRule(sample_rule_request(private.id))).id
     for index in range(drifts):
         scenario.private_drifts.append(await manager.create_drift(private.id, model=f"private-m{index}", tags=["private"]))
         scenario.public_drifts.append(await manager.create_drift(public.id, model=f"public-m{index}", tags=["public"]))

@@ -24,6 +24,7 @@ from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from drift_monitoring.v1 import (
+    alert_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
     drift_pb2,
@@ -144,6 +145,7 @@ class Api:
         self.users = _Bound(user_pb2_grpc.UserServiceStub(channel), metadata)
         self.imports = _Bound(imports_pb2_grpc.ImportServiceStub(channel), metadata)
         self.audit = _Bound(audit_pb2_grpc.AuditServiceStub(channel), metadata)
+        self.alerts = _Bound(alert_pb2_grpc.AlertServiceStub(channel), metadata)
         self.id = ""  # User.id once registered
 
     def __repr__(self) -> str:

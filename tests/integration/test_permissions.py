@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
-from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2
-from tests.integration.conftest import Scenario, build_scenario
+from drift_monitoring.v1 import alert_pb2, drift_pb2, experiment_pb2, user_pb2
+from tests.integration.conftest import Scenario, build_scenario, sample_rule_request
 from tests.integration.helpers import EDIT, GROUP, MANAGE, READ, Api, Code, RpcError, import_drifts, import_experiment, import_users
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -25,6 +25,12 @@ OK = None
 NF, PD, FP, UA = Code.NOT_FOUND, Code.PERMISSION_DENIED, Code.FAILED_PRECONDITION, Code.UNAUTHENTICATED
 PERSONAS = ("admin", "manager", "editor", "reader", "group_member", "outsider", "newbie", "anonymous")
 CAN_READ_PRIVATE = {"admin", "manager", "editor", "reader", "group_member"}
+
+
+async def _export(api: Api, experiment_id: str) -> bytes:
+    """The whole of a small CSV export (refusals arrive as the stream's error)."""
+    request = drift_pb2.ExportDriftsRequest(experiment_id=experiment_id, format=drift_pb2.EXPORT_FORMAT_CSV)
+    return b"".join([message.data async for message in api.drifts.ExportDrifts(request, timeout=30)])
 
 
 async def _first_watch_message(api: Api, experiment_id: str, people: dict[str, Api]) -> drift_pb2.WatchDriftsResponse:
@@ -68,12 +74,14 @@ RPCS: dict[str, Call] = {
     "RenewDriftLease": lambda api, s, p: api.drifts.RenewDriftLease(drift_pb2.RenewDriftLeaseRequest(
         experiment_id=s.private.id, drift_id=s.private_drift_id, lease_duration=duration_pb2.Duration(seconds=86400))),
     "WatchDrifts": lambda api, s, p: _first_watch_message(api, s.private.id, p),
+    "ExportDrifts": lambda api, s, p: _export(api, s.private.id),
     # The public experiment: anyone reads, only granted people write.
     "public GetExperiment": lambda api, s, p: api.get_experiment(s.public.id),
     "public LookupExperiment": lambda api, s, p: api.lookup_experiment(s.public.name),
     "public GetDrift": lambda api, s, p: api.get_drift(s.public.id, s.public_drift_id),
     "public ListDrifts": lambda api, s, p: api.list_drifts(s.public.id),
     "public WatchDrifts": lambda api, s, p: _first_watch_message(api, s.public.id, p),
+    "public ExportDrifts": lambda api, s, p: _export(api, s.public.id),
     "public CreateDrift": lambda api, s, p: api.create_drift(s.public.id),
     "public UpdateExperiment(description)": lambda api, s, p: api.update_experiment(s.public.id, ["description"], description="x"),
     "public DeleteExperiment": lambda api, s, p: api.delete_experiment(s.public.id),
@@ -88,6 +96,18 @@ RPCS: dict[str, Call] = {
     "ImportDrifts": lambda api, s, p: api.imports.ImportDrifts(import_drifts(s.private.id)),
     "ListAuditEvents": lambda api, s, p: api.audit_events(s.private.id),
     "ListAuditEvents(all)": lambda api, s, p: api.audit_events(),
+    # Alert rules (docs/alerts.md): EDIT reads them, MANAGE changes them.
+    "CreateAlertRule": lambda api, s, p: api.alerts.CreateAlertRule(sample_rule_request(s.private.id)),
+    "GetAlertRule": lambda api, s, p: api.alerts.GetAlertRule(alert_pb2.GetAlertRuleRequest(experiment_id=s.private.id, rule_id=s.private_rule_id)),
+    "ListAlertRules": lambda api, s, p: api.alerts.ListAlertRules(alert_pb2.ListAlertRulesRequest(experiment_id=s.private.id)),
+    "UpdateAlertRule": lambda api, s, p: api.alerts.UpdateAlertRule(alert_pb2.UpdateAlertRuleRequest(
+        rule=alert_pb2.AlertRule(id=s.private_rule_id, experiment_id=s.private.id, display_name="renamed"),
+        update_mask=field_mask_pb2.FieldMask(paths=["display_name"]))),
+    "DeleteAlertRule": lambda api, s, p: api.alerts.DeleteAlertRule(alert_pb2.DeleteAlertRuleRequest(experiment_id=s.private.id, rule_id=s.private_rule_id)),
+    "TestAlertRule": lambda api, s, p: api.alerts.TestAlertRule(alert_pb2.TestAlertRuleRequest(experiment_id=s.private.id, rule_id=s.private_rule_id)),
+    "RotateAlertRuleSecret": lambda api, s, p: api.alerts.RotateAlertRuleSecret(
+        alert_pb2.RotateAlertRuleSecretRequest(experiment_id=s.private.id, rule_id=s.private_rule_id)),
+    "ListAlertFirings": lambda api, s, p: api.alerts.ListAlertFirings(alert_pb2.ListAlertFiringsRequest(experiment_id=s.private.id)),
 }
 
 # fmt: off
@@ -108,11 +128,13 @@ MATRIX = {
     "DeleteDrift":                            (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "RenewDriftLease":                        (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "WatchDrifts":                            (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
+    "ExportDrifts":                           (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "public GetExperiment":                   (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public LookupExperiment":                (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public GetDrift":                        (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public ListDrifts":                      (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public WatchDrifts":                     (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
+    "public ExportDrifts":                    (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public CreateDrift":                     (OK,  OK,    PD,    PD,    PD,   PD,      FP,    UA),
     "public UpdateExperiment(description)":   (OK,  OK,    PD,    PD,    PD,   PD,      FP,    UA),
     "public DeleteExperiment":                (OK,  OK,    PD,    PD,    PD,   PD,      FP,    UA),
@@ -126,6 +148,14 @@ MATRIX = {
     "ImportDrifts":                           (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "ListAuditEvents":                        (OK,  OK,    PD,    PD,    PD,   NF,      NF,    NF),
     "ListAuditEvents(all)":                   (OK,  PD,    PD,    PD,    PD,   PD,      PD,    PD),
+    "CreateAlertRule":                        (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "GetAlertRule":                           (OK,  OK,    OK,    PD,    PD,   NF,      NF,    NF),
+    "ListAlertRules":                         (OK,  OK,    OK,    PD,    PD,   NF,      NF,    NF),
+    "UpdateAlertRule":                        (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "DeleteAlertRule":                        (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "TestAlertRule":                          (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "RotateAlertRuleSecret":                  (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "ListAlertFirings":                       (OK,  OK,    OK,    PD,    PD,   NF,      NF,    NF),
 }
 # fmt: on
 CASES = [(rpc, persona, codes[column]) for rpc, codes in MATRIX.items() for column, persona in enumerate(PERSONAS)]
@@ -142,7 +172,7 @@ async def test_the_table_covers_every_rpc_and_persona():
 WRITES = {
     "UpdateExperiment(description)", "UpdateExperiment(name)", "UpdateExperiment(public)", "UpdateExperiment(grants)",
     "DeleteExperiment", "CreateDrift", "BatchCreateDrifts", "UpdateDrift", "DeleteDrift",
-    "RenewDriftLease", "public CreateDrift", "public UpdateExperiment(description)", "public DeleteExperiment", "ImportDrifts",
+    "RenewDriftLease", "CreateAlertRule", "UpdateAlertRule", "DeleteAlertRule", "RotateAlertRuleSecret", "public CreateDrift", "public UpdateExperiment(description)", "public DeleteExperiment", "ImportDrifts",
 }
 
 

@@ -16,7 +16,7 @@ from google.api import annotations_pb2
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from drift_monitoring.v1 import audit_pb2, drift_pb2, experiment_pb2, imports_pb2, user_pb2
+from drift_monitoring.v1 import alert_pb2, audit_pb2, drift_pb2, experiment_pb2, imports_pb2, user_pb2
 from stack import ROOT
 
 DOCUMENT = ROOT / "openapi" / "drift_monitoring.swagger.json"
@@ -42,7 +42,7 @@ def test_the_validator_rejects_a_broken_document(document):
 def http_rules() -> set[tuple[str, str, str]]:
     """(verb, path, operationId) of every google.api.http annotation in the protos."""
     rules = set()
-    for module in (drift_pb2, experiment_pb2, user_pb2, imports_pb2, audit_pb2):
+    for module in (drift_pb2, experiment_pb2, user_pb2, imports_pb2, audit_pb2, alert_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             for method in service.methods:
                 primary = method.GetOptions().Extensions[annotations_pb2.http]
@@ -54,7 +54,7 @@ def http_rules() -> set[tuple[str, str, str]]:
 
 def test_every_rest_mapping_is_documented(document):
     rules = http_rules()
-    assert len(rules) == 23
+    assert len(rules) == 32  # 23 + AlertService + ExportDrifts
     documented = {(verb, path, op["operationId"]) for path, methods in document["paths"].items() for verb, op in methods.items()}
     assert documented == rules
 

@@ -17,10 +17,10 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
-from drift_monitoring.v1 import audit_pb2, drift_pb2, experiment_pb2, imports_pb2, user_pb2
+from drift_monitoring.v1 import alert_pb2, audit_pb2, drift_pb2, experiment_pb2, imports_pb2, user_pb2
 from server.settings import Settings
 from tests.edge.test_edge import BAD_TOKENS
-from tests.integration.conftest import Gateway, Scenario, build_scenario
+from tests.integration.conftest import Gateway, Scenario, build_scenario, sample_rule_request
 from tests.integration.helpers import ADMIN, Api, Code, Persona, RpcError, gateway_metadata, import_drifts, import_experiment, import_users, unique
 from tests.integration.test_permissions import MATRIX as INTEGRATION_MATRIX
 from tests.integration.test_permissions import PERSONAS, _first_watch_message
@@ -33,6 +33,7 @@ SERVICES = [
     user_pb2.DESCRIPTOR.services_by_name["UserService"],
     imports_pb2.DESCRIPTOR.services_by_name["ImportService"],
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
+    alert_pb2.DESCRIPTOR.services_by_name["AlertService"],
 ]
 METHODS = {f"{service.name}/{method.name}": method for service in SERVICES for method in service.methods}
 
@@ -66,6 +67,7 @@ REQUESTS: dict[str, Build] = {
     "DriftService/RenewDriftLease": lambda s: drift_pb2.RenewDriftLeaseRequest(
         experiment_id=s.private.id, drift_id=s.private_drift_id, lease_duration=duration_pb2.Duration(seconds=86400)),
     "DriftService/WatchDrifts": lambda s: drift_pb2.WatchDriftsRequest(experiment_id=s.private.id),
+    "DriftService/ExportDrifts": lambda s: drift_pb2.ExportDriftsRequest(experiment_id=s.private.id, format=drift_pb2.EXPORT_FORMAT_CSV),
     "UserService/RegisterUser": lambda s: user_pb2.RegisterUserRequest(accept_terms=True),
     "UserService/GetCurrentUser": lambda s: user_pb2.GetCurrentUserRequest(),
     "UserService/UpdateCurrentUser": lambda s: user_pb2.UpdateCurrentUserRequest(),
@@ -74,6 +76,15 @@ REQUESTS: dict[str, Build] = {
     "ImportService/ImportExperiment": lambda s: import_experiment(),
     "ImportService/ImportDrifts": lambda s: import_drifts(s.private.id),
     "AuditService/ListAuditEvents": lambda s: audit_pb2.ListAuditEventsRequest(experiment_id=s.private.id),
+    "AlertService/CreateAlertRule": lambda s: sample_rule_request(s.private.id),
+    "AlertService/GetAlertRule": lambda s: alert_pb2.GetAlertRuleRequest(experiment_id=s.private.id, rule_id=s.private_rule_id),
+    "AlertService/ListAlertRules": lambda s: alert_pb2.ListAlertRulesRequest(experiment_id=s.private.id),
+    "AlertService/UpdateAlertRule": lambda s: alert_pb2.UpdateAlertRuleRequest(
+        rule=alert_pb2.AlertRule(id=s.private_rule_id, experiment_id=s.private.id, display_name="renamed"), update_mask=_mask("display_name")),
+    "AlertService/DeleteAlertRule": lambda s: alert_pb2.DeleteAlertRuleRequest(experiment_id=s.private.id, rule_id=s.private_rule_id),
+    "AlertService/TestAlertRule": lambda s: alert_pb2.TestAlertRuleRequest(experiment_id=s.private.id, rule_id=s.private_rule_id),
+    "AlertService/RotateAlertRuleSecret": lambda s: alert_pb2.RotateAlertRuleSecretRequest(experiment_id=s.private.id, rule_id=s.private_rule_id),
+    "AlertService/ListAlertFirings": lambda s: alert_pb2.ListAlertFiringsRequest(experiment_id=s.private.id),
 }
 
 # fmt: off
@@ -93,6 +104,7 @@ MATRIX = {
     "DriftService/DeleteDrift":               (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "DriftService/RenewDriftLease":           (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "DriftService/WatchDrifts":               (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
+    "DriftService/ExportDrifts":              (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "UserService/RegisterUser":               (OK,  OK,    OK,    OK,    OK,   OK,      OK,    UA),
     "UserService/GetCurrentUser":             (OK,  OK,    OK,    OK,    OK,   OK,      NF,    UA),
     "UserService/UpdateCurrentUser":          (OK,  OK,    OK,    OK,    OK,   OK,      FP,    UA),
@@ -101,10 +113,19 @@ MATRIX = {
     "ImportService/ImportExperiment":         (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "ImportService/ImportDrifts":             (OK,  PD,    PD,    PD,    PD,   PD,      PD,    UA),
     "AuditService/ListAuditEvents":           (OK,  OK,    PD,    PD,    PD,   NF,      NF,    NF),
+    # Alert rules: EDIT reads (rules say where notifications go), MANAGE changes, tests and rotates.
+    "AlertService/CreateAlertRule":           (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "AlertService/GetAlertRule":              (OK,  OK,    OK,    PD,    PD,   NF,      NF,    NF),
+    "AlertService/ListAlertRules":            (OK,  OK,    OK,    PD,    PD,   NF,      NF,    NF),
+    "AlertService/UpdateAlertRule":           (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "AlertService/DeleteAlertRule":           (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "AlertService/TestAlertRule":             (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "AlertService/RotateAlertRuleSecret":     (OK,  OK,    PD,    PD,    PD,   NF,      FP,    UA),
+    "AlertService/ListAlertFirings":          (OK,  OK,    OK,    PD,    PD,   NF,      NF,    NF),
 }
 # fmt: on
 # Calls that change what they touch get a scenario of their own.
-WRITES = {name for name in MATRIX if name.split("/")[1].startswith(("Update", "Delete", "Create", "BatchCreate", "Import", "Renew"))}
+WRITES = {name for name in MATRIX if name.split("/")[1].startswith(("Update", "Delete", "Create", "BatchCreate", "Import", "Renew", "Rotate"))}
 CASES = [(rpc, persona, codes[column]) for rpc, codes in MATRIX.items() for column, persona in enumerate(PERSONAS)]
 
 
@@ -122,13 +143,15 @@ async def test_every_rpc_has_a_row():
 def _method(api: Api, name: str) -> Callable[..., Any]:
     service, method = name.split("/")
     stub = {"ExperimentService": api.experiments, "DriftService": api.drifts, "UserService": api.users, "ImportService": api.imports,
-            "AuditService": api.audit}[service]
+            "AuditService": api.audit, "AlertService": api.alerts}[service]
     return getattr(stub, method)
 
 
 async def call(api: Api, name: str, request: Any, scenario: Scenario, people: dict[str, Api]) -> Any:
-    if METHODS[name].server_streaming:
+    if name == "DriftService/WatchDrifts":
         return await _first_watch_message(api, request.experiment_id, people)
+    if METHODS[name].server_streaming:
+        return [message async for message in _method(api, name)(request, timeout=30)]
     return await _method(api, name)(request)
 
 
@@ -163,7 +186,7 @@ async def test_bad_tokens_are_refused_on_every_rpc(gateway: Gateway, issuer, peo
         request = REQUESTS[name](shared_scenario)
         with pytest.raises(RpcError) as caught:
             if METHODS[name].server_streaming:
-                stream = api.drifts.WatchDrifts(request, timeout=10)
+                stream = _method(api, name)(request, timeout=10)
                 await stream.read()
             else:
                 await _method(api, name)(request)
@@ -189,7 +212,7 @@ async def test_every_rpc_refuses_calls_that_bypass_envoy(server, issuer, shared_
             request = REQUESTS[name](shared_scenario)
             with pytest.raises(RpcError) as caught:
                 if METHODS[name].server_streaming:
-                    await direct.drifts.WatchDrifts(request, timeout=10).read()
+                    await _method(direct, name)(request, timeout=10).read()
                 else:
                     await _method(direct, name)(request)
             assert caught.value.code() == UA, f"{name} direct with {headers}: {caught.value.code().name}"

@@ -234,6 +234,7 @@ def _call(stubs, metadata, name: str, request: Message) -> grpc.StatusCode:
     return grpc.StatusCode.OK
 
 
+@pytest.mark.timeout(360)  # 30 examples, each a call and two snapshots: minutes on a loaded machine, not 120 s
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_generated_requests_get_deliberate_answers(editor_world, db, name):
     stubs, metadata, targets = editor_world

@@ -85,6 +85,7 @@ def test_the_docs_state_the_limits_the_code_enforces():
     assert numbers["batch"] == [drifts.MAX_BATCH]
     assert numbers["page size"] == [drifts.LISTING.default_size, experiments.LISTING.default_size, listing.MAX_PAGE_SIZE]
     assert numbers["filter"] == [filtering.MAX_LENGTH, filtering.MAX_COMPARISONS, filtering.MAX_DEPTH]
+    assert numbers["per-feature filter"] == [listing.MAX_EXAMINED]
     assert numbers["request message"][0] == 4  # MiB: grpc's default receive limit, which the server keeps
     assert numbers["watch streams"] == [Settings(proxy_secret="x" * 16).max_watches_per_user]
     assert "DRIFT_MONITOR_RATE_LIMIT" in limits["requests"] and numbers["requests"][0] == 1000  # envoy/render.py's default

@@ -67,8 +67,9 @@ def record(client: Client, experiment_id: str, runs: list[drift_pb2.Drift]) -> l
     return [client.create_drift(experiment_id, run, uuid.uuid4().hex) for run in runs]
 
 
-async def until(pilot, check: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> None:
-    """Let the app run until check() is true; the app's workers talk to the real stack meanwhile."""
+async def until(pilot, check: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
+    """Let the app run until check() is true; the app's workers talk to the real stack meanwhile (30 s: the
+    shared session database answers slowly on a loaded machine; only a failure waits that long)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

@@ -122,6 +122,50 @@ func TestRunRecordsACompletedDrift(t *testing.T) {
 	}
 }
 
+// ListDrifts passes the filter language through, per-feature conditions included: those joined by AND
+// hold for the same feature, so the run where age did not drift (but income did) is not listed.
+func TestListDriftsByPerFeatureResult(t *testing.T) {
+	client := dial(t, stackConfig(t))
+	experiment := newExperiment(t, client)
+	ctx := context.Background()
+	record := func(model string, features ...*pb.FeatureResult) {
+		t.Helper()
+		err := client.Run(ctx, experiment.GetName(), model, func(run *driftmonitor.Run) error {
+			return run.Data(ctx, true, nil, features...)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	low, high := 0.001, 0.6
+	record("age-drifted", &pb.FeatureResult{Feature: "age", Test: "ks", Statistic: 0.4, PValue: &low, Detected: true})
+	record("income-drifted",
+		&pb.FeatureResult{Feature: "age", Test: "ks", Statistic: 0.05, PValue: &high},
+		&pb.FeatureResult{Feature: "income", Test: "ks", Statistic: 0.4, PValue: &low, Detected: true})
+	models := func(filter string) []string {
+		t.Helper()
+		drifts, err := client.ListDrifts(ctx, experiment.GetId(), filter, "model")
+		if err != nil {
+			t.Fatalf("%s: %v", filter, err)
+		}
+		var out []string
+		for _, drift := range drifts {
+			out = append(out, drift.GetModel())
+		}
+		return out
+	}
+	if got := models(`data_drift.features.feature = "age" AND data_drift.features.detected = true`); !slices.Equal(got, []string{"age-drifted"}) {
+		t.Errorf("same feature: got %v, want [age-drifted]", got)
+	}
+	if got := models(`data_drift.features.feature = "age" AND data_drift.features.p_value > 0.5`); !slices.Equal(got, []string{"income-drifted"}) {
+		t.Errorf("p_value: got %v, want [income-drifted]", got)
+	}
+	_, err := client.ListDrifts(ctx, experiment.GetId(), `model = x OR data_drift.features.detected = true`, "")
+	if status.Code(err) != codes.InvalidArgument || !strings.HasPrefix(status.Convert(err).Message(), "filter: ") {
+		t.Errorf("under OR: %v, want INVALID_ARGUMENT naming the filter", err)
+	}
+}
+
 func TestRunMarksFailedAndReturnsTheError(t *testing.T) {
 	client := dial(t, stackConfig(t))
 	experiment := newExperiment(t, client)
