@@ -267,6 +267,14 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     assert "public" in outsider.css("table[data-testid=experiments]").text()
     page.role("button", f"remove {reader_id}").click()
     page.css('table[data-testid="grants"]').wait("detached")
+    # The history (the audit trail) lists each sharing change, newest first, with who and before/after.
+    try:
+        wait_until(lambda: page.css('table[data-testid="audit"] tbody tr').count() == 4, "four sharing changes in the history")
+    except AssertionError:
+        raise AssertionError(page.css('section[aria-label="history"]').text()) from None
+    history = page.css('table[data-testid="audit"]').text()
+    assert history.count("experiment.sharing") == 4 and reader_id in history and '"public":true' in history
+    page.screenshot("sharing-history")
     for p in (reader, outsider, manager):
         assert not [line for line in p.console() if line.startswith("pageerror")], p.console()
         p.close()
