@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv bench-venv tools proto proto-check lint db run up down test bench web ts-client ts-gen browser backup restore compose-check dashboards docker-locks
+.PHONY: help venv bench-venv drift-libs tools proto proto-check lint db run up down test bench web ts-client ts-gen browser backup restore compose-check dashboards docker-locks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -62,7 +62,7 @@ PROMQL := deploy/promql
 $(PROMQL)/node_modules/.package-lock.json: $(PROMQL)/package-lock.json
 	npm ci --prefix $(PROMQL) --no-audit --no-fund --loglevel=error
 
-test: venv bench-venv web ts-client browser tools $(PROMQL)/node_modules/.package-lock.json  ## run every test against real FerretDB (started if nothing answers) and real servers
+test: venv bench-venv drift-libs web ts-client browser tools $(PROMQL)/node_modules/.package-lock.json  ## run every test against real FerretDB (started if nothing answers) and real servers
 	@# pytest exits 5 when it collected nothing: a failure, and said so.
 	$(PY) -m pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$code; }
 
@@ -115,3 +115,6 @@ dashboards: venv  ## regenerate the Grafana dashboards in deploy/grafana/dashboa
 
 docker-locks: venv  ## re-pin the Python packages of the images (docker/*.lock) after a requirements change
 	$(PY) docker/lock.py
+
+drift-libs:  ## the drift libraries' own venv (.run/drift-libs-venv): the adapters' tests run Evidently, alibi-detect, NannyML, Frouros there
+	scripts/drift_libs_venv.sh

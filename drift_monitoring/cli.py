@@ -8,13 +8,15 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import duration_pb2, json_format
 from google.protobuf.message import Message
 
 from drift_monitoring.client import LEVELS, Client
-from drift_monitoring.errors import DriftMonitorError
+from drift_monitoring.errors import DriftMonitorError, OutOfRangeError
+from drift_monitoring.export import FORMATS, export
 from drift_monitoring.offline import sync
 from drift_monitoring.v1 import alert_pb2, drift_pb2, experiment_pb2
 
@@ -159,21 +161,36 @@ def run(args: argparse.Namespace, client: Client) -> int:
                 break
         _emit(args, drifts, _drift_line)
     elif command == "watch":
-        experiment = client.find_experiment(args.experiment)
-        shown = 0
-        for event in client.watch_drifts(experiment.id):
-            if event.type == drift_pb2.DRIFT_EVENT_TYPE_HEARTBEAT:
-                continue
-            kind = drift_pb2.DriftEventType.Name(event.type).removeprefix("DRIFT_EVENT_TYPE_")
-            print(json.dumps(_dict(event)) if args.json else f"{kind:<8} {_drift_line(event.drift)}", flush=True)
-            shown += 1
-            if args.count and shown >= args.count:
-                break
+        _watch(args, client, client.find_experiment(args.experiment).id)
     elif command == "migrate":
         return _migrate(args, client)
+    elif command == "export":
+        experiment = client.find_experiment(args.experiment)
+        runs, size = export(client, experiment.id, Path(args.output), args.format, args.filter, per_feature=args.per_feature)
+        print(json.dumps({"runs": runs, "bytes": size, "file": args.output}) if args.json else f"exported {runs} run(s), {size} bytes to {args.output}")
     elif command == "alerts":
         return _alerts(args, client)
     return 0
+
+
+def _watch(args: argparse.Namespace, client: Client, experiment_id: str) -> None:
+    """Print changes until --count; after an outage longer than the server's event log reaches back
+    (OUT_OF_RANGE) say that changes were missed and go on from now, as the dashboard and the page do."""
+    shown = 0
+    while True:
+        try:
+            for event in client.watch_drifts(experiment_id):
+                if event.type == drift_pb2.DRIFT_EVENT_TYPE_HEARTBEAT:
+                    continue
+                kind = drift_pb2.DriftEventType.Name(event.type).removeprefix("DRIFT_EVENT_TYPE_")
+                print(json.dumps(_dict(event)) if args.json else f"{kind:<8} {_drift_line(event.drift)}", flush=True)
+                shown += 1
+                if args.count and shown >= args.count:
+                    return
+            return
+        except OutOfRangeError:
+            print("drift-monitor: away longer than the server keeps changes, so some were missed "
+                  "(`drift-monitor drifts` lists them); watching from now", file=sys.stderr, flush=True)
 
 
 def _migrate(args: argparse.Namespace, client: Client) -> int:
@@ -248,6 +265,12 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("--dry-run", action="store_true", help="validate and count what would be imported; write nothing")
     migrate.add_argument("--batch", type=int, default=500, help="records per import call (at most 1000)")
     migrate.add_argument("--report", default="", help="also write the summary as JSON to this file")
+    exporting = commands.add_parser("export", help="write an experiment's runs to a CSV, JSON Lines or Parquet file")
+    exporting.add_argument("experiment")
+    exporting.add_argument("--filter", default="", help="as for drifts, e.g. 'status = COMPLETED'")
+    exporting.add_argument("--format", choices=sorted(FORMATS), default="csv")
+    exporting.add_argument("--per-feature", action="store_true", help="CSV: one row per feature result instead of one per run")
+    exporting.add_argument("-o", "--output", required=True, help="the file to write (replaced once the export is complete)")
     tui = commands.add_parser("tui", help="the live terminal dashboard (needs the tui extra: pip install 'drift-monitor[tui]')")
     tui.add_argument("--experiment", default="", help="open this experiment at start")
     return main

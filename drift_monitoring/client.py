@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+from google.api import httpbody_pb2
 from google.protobuf import field_mask_pb2
 
 from drift_monitoring.auth import TokenSource, token_source
@@ -201,6 +202,21 @@ class Client:
                 time.sleep(random.uniform(0.5, 1.5))
             finally:
                 stream.cancel()
+
+    def export_drifts(
+        self, experiment_id: str, format: int, filter: str = "", *, csv_row_per_feature: bool = False, progress: bool = True  # noqa: A002
+    ) -> Iterator[httpbody_pb2.HttpBody]:
+        """The chunks of an export (drift_pb2.EXPORT_FORMAT_*), in order. Not retried: a stream cut midway
+        raises, and the caller starts again (drift_monitoring.export writes a file only when complete)."""
+        request = drift_pb2.ExportDriftsRequest(
+            experiment_id=experiment_id, format=format, filter=filter, csv_row_per_feature=csv_row_per_feature, progress=progress)
+        stream = self.drifts.ExportDrifts(request, metadata=self._metadata())
+        try:
+            yield from stream
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        finally:
+            stream.cancel()
 
     # -- alert rules (docs/alerts.md) -----------------------------------------------------------------
 

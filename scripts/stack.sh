@@ -78,9 +78,13 @@ case "${1:-}" in
   down) down ;;
   run)
     # A script's background children ignore SIGINT, so the EXIT trap also ends the log tail.
-    trap 'echo; [ -z "${TAIL:-}" ] || kill "$TAIL" 2>/dev/null || true; down' EXIT
+    trap 'echo; [ -z "${TAIL:-}" ] || kill "$TAIL" 2>/dev/null || true; [ -z "${EXAMPLE:-}" ] || kill "$EXAMPLE" 2>/dev/null || true; down' EXIT
     trap 'exit 0' INT TERM
     up
+    # Live data for the dashboards: the example drift job records a run every few seconds (examples/live_drift.py).
+    DRIFT_MONITOR_URL=localhost:8443 DRIFT_MONITOR_CA_BUNDLE=$RUN/certs/ca.pem DRIFT_MONITOR_TOKEN=$($PY -m sandbox.issuer token manager) \
+      $PY examples/live_drift.py >"$RUN/example.log" 2>&1 & EXAMPLE=$!
+    echo "The example job records a run of live-credit-example every 5 s (log: $RUN/example.log)."
     echo "Ctrl-C stops everything."
     # --pid: also return when the server dies by itself, rather than tailing a dead stack.
     tail -n 0 -f --pid="$(cat $RUN/server.pid)" $RUN/server.log $RUN/envoy.log & TAIL=$!

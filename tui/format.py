@@ -103,3 +103,9 @@ def parameter_paths(drift: drift_pb2.Drift) -> list[str]:
         if drift.HasField(field) and getattr(drift, field).HasField("parameters"):
             walk(f"{field}.parameters", plain(getattr(drift, field).parameters))
     return found
+
+
+def by_statistic(features):
+    """Features with the largest statistic first (the most moved); ties, e.g. tests that give only a
+    p-value, by the smallest p-value."""
+    return sorted(features, key=lambda f: (-f.statistic, f.p_value if f.HasField("p_value") else 1.0, f.feature))

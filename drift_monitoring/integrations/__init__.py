@@ -13,7 +13,7 @@ costs nothing; `to_verdict` picks one by the object's type.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from drift_monitoring.integrations.verdict import Verdict
@@ -24,8 +24,27 @@ def _library(value: Any) -> str:
     return type(value).__module__.split(".")[0]
 
 
-# (does it take this object, the adapter module, what it takes): checked in order, imported on first use.
-_ADAPTERS: list[tuple[Callable[[Any], bool], str, str]] = []
+def _alibi(value: Any) -> bool:
+    return isinstance(value, Mapping) and isinstance(value.get("data"), Mapping) and "is_drift" in value["data"]
+
+
+def _frouros(value: Any) -> bool:
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], Mapping):  # compare(): (result, callbacks log)
+        value = value[0]
+    if isinstance(value, Mapping) and value and not _alibi(value):  # {feature: result}
+        return all(_frouros(item) for item in value.values())
+    return _library(value) == "frouros"
+
+
+# (does it take this object, the adapter module, what it takes): checked in order; the adapter module is
+# imported on first use, and no adapter imports its library (each reads the object it is handed).
+_ADAPTERS: list[tuple[Callable[[Any], bool], str, str]] = [
+    (lambda value: _library(value) == "evidently", "evidently",
+     "an Evidently Snapshot (ValueDrift / DriftedColumnsCount metrics, drift tests) or legacy Report / DataDriftTable / ColumnDriftMetric result"),
+    (_alibi, "alibi_detect", "an alibi-detect predict() dict (feature_names=)"),
+    (lambda value: _library(value) == "nannyml", "nannyml", "a NannyML univariate drift Result (chunk=)"),
+    (_frouros, "frouros", "a Frouros StatisticalResult / DistanceResult or a mapping of feature to one (threshold=)"),
+]
 
 
 def accepted() -> str:

@@ -24,6 +24,7 @@ _sym_db = _symbol_database.Default()
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
@@ -31,13 +32,17 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64rift_monitoring/v1/drift.proto\x12\x13\x64rift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x01\n\rFeatureResult\x12\x0f\n\x07\x66\x65\x61ture\x18\x01 \x01(\t\x12\x0c\n\x04test\x18\x02 \x01(\t\x12\x11\n\tstatistic\x18\x03 \x01(\x01\x12\x14\n\x07p_value\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tthreshold\x18\x05 \x01(\x01H\x01\x88\x01\x01\x12\x10\n\x08\x64\x65tected\x18\x06 \x01(\x08\x42\n\n\x08_p_valueB\x0c\n\n_threshold\"\x82\x01\n\x0b\x44riftResult\x12\x10\n\x08\x64\x65tected\x18\x01 \x01(\x08\x12+\n\nparameters\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x34\n\x08\x66\x65\x61tures\x18\x03 \x03(\x0b\x32\".drift_monitoring.v1.FeatureResult\"\xb3\x05\n\x05\x44rift\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rexperiment_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05model\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x30\n\x06status\x18\x04 \x01(\x0e\x32 .drift_monitoring.v1.DriftStatus\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\x37\n\rconcept_drift\x18\x06 \x01(\x0b\x32 .drift_monitoring.v1.DriftResult\x12\x34\n\ndata_drift\x18\x07 \x01(\x0b\x32 .drift_monitoring.v1.DriftResult\x12\x30\n\x06result\x18\x08 \x01(\x0b\x32 .drift_monitoring.v1.DriftResult\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12.\n\nstart_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x63reator\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x31\n\x0elease_duration\x18\x0f \x01(\x0b\x32\x19.google.protobuf.Duration\x12;\n\x11lease_expire_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rstatus_reason\x18\x11 \x01(\tB\x04\xe2\x41\x01\x03\"v\n\x12\x43reateDriftRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12/\n\x05\x64rift\x18\x02 \x01(\x0b\x32\x1a.drift_monitoring.v1.DriftB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"x\n\x18\x42\x61tchCreateDriftsRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12?\n\x08requests\x18\x02 \x03(\x0b\x32\'.drift_monitoring.v1.CreateDriftRequestB\x04\xe2\x41\x01\x02\"G\n\x19\x42\x61tchCreateDriftsResponse\x12*\n\x06\x64rifts\x18\x01 \x03(\x0b\x32\x1a.drift_monitoring.v1.Drift\"F\n\x0fGetDriftRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x64rift_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"y\n\x11ListDriftsRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x10\n\x08order_by\x18\x05 \x01(\t\"Y\n\x12ListDriftsResponse\x12*\n\x06\x64rifts\x18\x01 \x03(\x0b\x32\x1a.drift_monitoring.v1.Drift\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"v\n\x12UpdateDriftRequest\x12/\n\x05\x64rift\x18\x01 \x01(\x0b\x32\x1a.drift_monitoring.v1.DriftB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\x80\x01\n\x16RenewDriftLeaseRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x64rift_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x31\n\x0elease_duration\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x82\x01\n\x17RenewDriftLeaseResponse\x12\x30\n\x06status\x18\x01 \x01(\x0e\x32 .drift_monitoring.v1.DriftStatus\x12\x35\n\x11lease_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"I\n\x12\x44\x65leteDriftRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x64rift_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"G\n\x12WatchDriftsRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0cresume_token\x18\x02 \x01(\t\"\xb9\x01\n\x13WatchDriftsResponse\x12\x31\n\x04type\x18\x01 \x01(\x0e\x32#.drift_monitoring.v1.DriftEventType\x12)\n\x05\x64rift\x18\x02 \x01(\x0b\x32\x1a.drift_monitoring.v1.Drift\x12\x14\n\x0cresume_token\x18\x03 \x01(\t\x12.\n\nevent_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x91\x01\n\x0b\x44riftStatus\x12\x1c\n\x18\x44RIFT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44RIFT_STATUS_RUNNING\x10\x01\x12\x1a\n\x16\x44RIFT_STATUS_COMPLETED\x10\x02\x12\x17\n\x13\x44RIFT_STATUS_FAILED\x10\x03\x12\x15\n\x11\x44RIFT_STATUS_LOST\x10\x04*\xac\x01\n\x0e\x44riftEventType\x12 \n\x1c\x44RIFT_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44RIFT_EVENT_TYPE_CREATED\x10\x01\x12\x1c\n\x18\x44RIFT_EVENT_TYPE_UPDATED\x10\x02\x12\x1c\n\x18\x44RIFT_EVENT_TYPE_DELETED\x10\x03\x12\x1e\n\x1a\x44RIFT_EVENT_TYPE_HEARTBEAT\x10\x04\x32\xe4\t\n\x0c\x44riftService\x12\x89\x01\n\x0b\x43reateDrift\x12\'.drift_monitoring.v1.CreateDriftRequest\x1a\x1a.drift_monitoring.v1.Drift\"5\x82\xd3\xe4\x93\x02/\"&/v1/experiments/{experiment_id}/drifts:\x05\x64rift\x12\xb1\x01\n\x11\x42\x61tchCreateDrifts\x12-.drift_monitoring.v1.BatchCreateDriftsRequest\x1a..drift_monitoring.v1.BatchCreateDriftsResponse\"=\x82\xd3\xe4\x93\x02\x37\"2/v1/experiments/{experiment_id}/drifts:batchCreate:\x01*\x12\x87\x01\n\x08GetDrift\x12$.drift_monitoring.v1.GetDriftRequest\x1a\x1a.drift_monitoring.v1.Drift\"9\x82\xd3\xe4\x93\x02\x33\x12\x31/v1/experiments/{experiment_id}/drifts/{drift_id}\x12\x8d\x01\n\nListDrifts\x12&.drift_monitoring.v1.ListDriftsRequest\x1a\'.drift_monitoring.v1.ListDriftsResponse\".\x82\xd3\xe4\x93\x02(\x12&/v1/experiments/{experiment_id}/drifts\x12\x9a\x01\n\x0bUpdateDrift\x12\'.drift_monitoring.v1.UpdateDriftRequest\x1a\x1a.drift_monitoring.v1.Drift\"F\x82\xd3\xe4\x93\x02@27/v1/experiments/{drift.experiment_id}/drifts/{drift.id}:\x05\x64rift\x12\xb5\x01\n\x0fRenewDriftLease\x12+.drift_monitoring.v1.RenewDriftLeaseRequest\x1a,.drift_monitoring.v1.RenewDriftLeaseResponse\"G\x82\xd3\xe4\x93\x02\x41\"</v1/experiments/{experiment_id}/drifts/{drift_id}:renewLease:\x01*\x12\x89\x01\n\x0b\x44\x65leteDrift\x12\'.drift_monitoring.v1.DeleteDriftRequest\x1a\x16.google.protobuf.Empty\"9\x82\xd3\xe4\x93\x02\x33*1/v1/experiments/{experiment_id}/drifts/{drift_id}\x12\x98\x01\n\x0bWatchDrifts\x12\'.drift_monitoring.v1.WatchDriftsRequest\x1a(.drift_monitoring.v1.WatchDriftsResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v1/experiments/{experiment_id}/drifts:watch0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64rift_monitoring/v1/drift.proto\x12\x13\x64rift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x01\n\x13\x45xportDriftsRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x37\n\x06\x66ormat\x18\x03 \x01(\x0e\x32!.drift_monitoring.v1.ExportFormatB\x04\xe2\x41\x01\x02\x12\x1b\n\x13\x63sv_row_per_feature\x18\x04 \x01(\x08\x12\x10\n\x08progress\x18\x05 \x01(\x08\">\n\x0e\x45xportProgress\x12\x15\n\rruns_exported\x18\x01 \x01(\x03\x12\x15\n\rfraction_done\x18\x02 \x01(\x01\"\x9b\x01\n\rFeatureResult\x12\x0f\n\x07\x66\x65\x61ture\x18\x01 \x01(\t\x12\x0c\n\x04test\x18\x02 \x01(\t\x12\x11\n\tstatistic\x18\x03 \x01(\x01\x12\x14\n\x07p_value\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tthreshold\x18\x05 \x01(\x01H\x01\x88\x01\x01\x12\x10\n\x08\x64\x65tected\x18\x06 \x01(\x08\x42\n\n\x08_p_valueB\x0c\n\n_threshold\"\x82\x01\n\x0b\x44riftResult\x12\x10\n\x08\x64\x65tected\x18\x01 \x01(\x08\x12+\n\nparameters\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x34\n\x08\x66\x65\x61tures\x18\x03 \x03(\x0b\x32\".drift_monitoring.v1.FeatureResult\"\xb3\x05\n\x05\x44rift\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rexperiment_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05model\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x30\n\x06status\x18\x04 \x01(\x0e\x32 .drift_monitoring.v1.DriftStatus\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\x37\n\rconcept_drift\x18\x06 \x01(\x0b\x32 .drift_monitoring.v1.DriftResult\x12\x34\n\ndata_drift\x18\x07 \x01(\x0b\x32 .drift_monitoring.v1.DriftResult\x12\x30\n\x06result\x18\x08 \x01(\x0b\x32 .drift_monitoring.v1.DriftResult\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12.\n\nstart_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x63reator\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x31\n\x0elease_duration\x18\x0f \x01(\x0b\x32\x19.google.protobuf.Duration\x12;\n\x11lease_expire_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rstatus_reason\x18\x11 \x01(\tB\x04\xe2\x41\x01\x03\"v\n\x12\x43reateDriftRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12/\n\x05\x64rift\x18\x02 \x01(\x0b\x32\x1a.drift_monitoring.v1.DriftB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"x\n\x18\x42\x61tchCreateDriftsRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12?\n\x08requests\x18\x02 \x03(\x0b\x32\'.drift_monitoring.v1.CreateDriftRequestB\x04\xe2\x41\x01\x02\"G\n\x19\x42\x61tchCreateDriftsResponse\x12*\n\x06\x64rifts\x18\x01 \x03(\x0b\x32\x1a.drift_monitoring.v1.Drift\"F\n\x0fGetDriftRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x64rift_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"y\n\x11ListDriftsRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x10\n\x08order_by\x18\x05 \x01(\t\"Y\n\x12ListDriftsResponse\x12*\n\x06\x64rifts\x18\x01 \x03(\x0b\x32\x1a.drift_monitoring.v1.Drift\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"v\n\x12UpdateDriftRequest\x12/\n\x05\x64rift\x18\x01 \x01(\x0b\x32\x1a.drift_monitoring.v1.DriftB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\x80\x01\n\x16RenewDriftLeaseRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x64rift_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x31\n\x0elease_duration\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x82\x01\n\x17RenewDriftLeaseResponse\x12\x30\n\x06status\x18\x01 \x01(\x0e\x32 .drift_monitoring.v1.DriftStatus\x12\x35\n\x11lease_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"I\n\x12\x44\x65leteDriftRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x64rift_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"G\n\x12WatchDriftsRequest\x12\x1b\n\rexperiment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0cresume_token\x18\x02 \x01(\t\"\xb9\x01\n\x13WatchDriftsResponse\x12\x31\n\x04type\x18\x01 \x01(\x0e\x32#.drift_monitoring.v1.DriftEventType\x12)\n\x05\x64rift\x18\x02 \x01(\x0b\x32\x1a.drift_monitoring.v1.Drift\x12\x14\n\x0cresume_token\x18\x03 \x01(\t\x12.\n\nevent_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*}\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x01\x12\x1c\n\x18\x45XPORT_FORMAT_JSON_LINES\x10\x02\x12\x19\n\x15\x45XPORT_FORMAT_PARQUET\x10\x03*\x91\x01\n\x0b\x44riftStatus\x12\x1c\n\x18\x44RIFT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44RIFT_STATUS_RUNNING\x10\x01\x12\x1a\n\x16\x44RIFT_STATUS_COMPLETED\x10\x02\x12\x17\n\x13\x44RIFT_STATUS_FAILED\x10\x03\x12\x15\n\x11\x44RIFT_STATUS_LOST\x10\x04*\xac\x01\n\x0e\x44riftEventType\x12 \n\x1c\x44RIFT_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44RIFT_EVENT_TYPE_CREATED\x10\x01\x12\x1c\n\x18\x44RIFT_EVENT_TYPE_UPDATED\x10\x02\x12\x1c\n\x18\x44RIFT_EVENT_TYPE_DELETED\x10\x03\x12\x1e\n\x1a\x44RIFT_EVENT_TYPE_HEARTBEAT\x10\x04\x32\xee\n\n\x0c\x44riftService\x12\x89\x01\n\x0b\x43reateDrift\x12\'.drift_monitoring.v1.CreateDriftRequest\x1a\x1a.drift_monitoring.v1.Drift\"5\x82\xd3\xe4\x93\x02/\"&/v1/experiments/{experiment_id}/drifts:\x05\x64rift\x12\xb1\x01\n\x11\x42\x61tchCreateDrifts\x12-.drift_monitoring.v1.BatchCreateDriftsRequest\x1a..drift_monitoring.v1.BatchCreateDriftsResponse\"=\x82\xd3\xe4\x93\x02\x37\"2/v1/experiments/{experiment_id}/drifts:batchCreate:\x01*\x12\x87\x01\n\x08GetDrift\x12$.drift_monitoring.v1.GetDriftRequest\x1a\x1a.drift_monitoring.v1.Drift\"9\x82\xd3\xe4\x93\x02\x33\x12\x31/v1/experiments/{experiment_id}/drifts/{drift_id}\x12\x8d\x01\n\nListDrifts\x12&.drift_monitoring.v1.ListDriftsRequest\x1a\'.drift_monitoring.v1.ListDriftsResponse\".\x82\xd3\xe4\x93\x02(\x12&/v1/experiments/{experiment_id}/drifts\x12\x9a\x01\n\x0bUpdateDrift\x12\'.drift_monitoring.v1.UpdateDriftRequest\x1a\x1a.drift_monitoring.v1.Drift\"F\x82\xd3\xe4\x93\x02@27/v1/experiments/{drift.experiment_id}/drifts/{drift.id}:\x05\x64rift\x12\xb5\x01\n\x0fRenewDriftLease\x12+.drift_monitoring.v1.RenewDriftLeaseRequest\x1a,.drift_monitoring.v1.RenewDriftLeaseResponse\"G\x82\xd3\xe4\x93\x02\x41\"</v1/experiments/{experiment_id}/drifts/{drift_id}:renewLease:\x01*\x12\x89\x01\n\x0b\x44\x65leteDrift\x12\'.drift_monitoring.v1.DeleteDriftRequest\x1a\x16.google.protobuf.Empty\"9\x82\xd3\xe4\x93\x02\x33*1/v1/experiments/{experiment_id}/drifts/{drift_id}\x12\x98\x01\n\x0bWatchDrifts\x12\'.drift_monitoring.v1.WatchDriftsRequest\x1a(.drift_monitoring.v1.WatchDriftsResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v1/experiments/{experiment_id}/drifts:watch0\x01\x12\x87\x01\n\x0c\x45xportDrifts\x12(.drift_monitoring.v1.ExportDriftsRequest\x1a\x14.google.api.HttpBody\"5\x82\xd3\xe4\x93\x02/\x12-/v1/experiments/{experiment_id}/drifts:export0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'drift_monitoring.v1.drift_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_EXPORTDRIFTSREQUEST'].fields_by_name['experiment_id']._loaded_options = None
+  _globals['_EXPORTDRIFTSREQUEST'].fields_by_name['experiment_id']._serialized_options = b'\342A\001\002'
+  _globals['_EXPORTDRIFTSREQUEST'].fields_by_name['format']._loaded_options = None
+  _globals['_EXPORTDRIFTSREQUEST'].fields_by_name['format']._serialized_options = b'\342A\001\002'
   _globals['_DRIFT'].fields_by_name['id']._loaded_options = None
   _globals['_DRIFT'].fields_by_name['id']._serialized_options = b'\342A\001\003'
   _globals['_DRIFT'].fields_by_name['experiment_id']._loaded_options = None
@@ -96,40 +101,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DRIFTSERVICE'].methods_by_name['DeleteDrift']._serialized_options = b'\202\323\344\223\0023*1/v1/experiments/{experiment_id}/drifts/{drift_id}'
   _globals['_DRIFTSERVICE'].methods_by_name['WatchDrifts']._loaded_options = None
   _globals['_DRIFTSERVICE'].methods_by_name['WatchDrifts']._serialized_options = b'\202\323\344\223\002.\022,/v1/experiments/{experiment_id}/drifts:watch'
-  _globals['_DRIFTSTATUS']._serialized_start=2584
-  _globals['_DRIFTSTATUS']._serialized_end=2729
-  _globals['_DRIFTEVENTTYPE']._serialized_start=2732
-  _globals['_DRIFTEVENTTYPE']._serialized_end=2904
-  _globals['_FEATURERESULT']._serialized_start=278
-  _globals['_FEATURERESULT']._serialized_end=433
-  _globals['_DRIFTRESULT']._serialized_start=436
-  _globals['_DRIFTRESULT']._serialized_end=566
-  _globals['_DRIFT']._serialized_start=569
-  _globals['_DRIFT']._serialized_end=1260
-  _globals['_CREATEDRIFTREQUEST']._serialized_start=1262
-  _globals['_CREATEDRIFTREQUEST']._serialized_end=1380
-  _globals['_BATCHCREATEDRIFTSREQUEST']._serialized_start=1382
-  _globals['_BATCHCREATEDRIFTSREQUEST']._serialized_end=1502
-  _globals['_BATCHCREATEDRIFTSRESPONSE']._serialized_start=1504
-  _globals['_BATCHCREATEDRIFTSRESPONSE']._serialized_end=1575
-  _globals['_GETDRIFTREQUEST']._serialized_start=1577
-  _globals['_GETDRIFTREQUEST']._serialized_end=1647
-  _globals['_LISTDRIFTSREQUEST']._serialized_start=1649
-  _globals['_LISTDRIFTSREQUEST']._serialized_end=1770
-  _globals['_LISTDRIFTSRESPONSE']._serialized_start=1772
-  _globals['_LISTDRIFTSRESPONSE']._serialized_end=1861
-  _globals['_UPDATEDRIFTREQUEST']._serialized_start=1863
-  _globals['_UPDATEDRIFTREQUEST']._serialized_end=1981
-  _globals['_RENEWDRIFTLEASEREQUEST']._serialized_start=1984
-  _globals['_RENEWDRIFTLEASEREQUEST']._serialized_end=2112
-  _globals['_RENEWDRIFTLEASERESPONSE']._serialized_start=2115
-  _globals['_RENEWDRIFTLEASERESPONSE']._serialized_end=2245
-  _globals['_DELETEDRIFTREQUEST']._serialized_start=2247
-  _globals['_DELETEDRIFTREQUEST']._serialized_end=2320
-  _globals['_WATCHDRIFTSREQUEST']._serialized_start=2322
-  _globals['_WATCHDRIFTSREQUEST']._serialized_end=2393
-  _globals['_WATCHDRIFTSRESPONSE']._serialized_start=2396
-  _globals['_WATCHDRIFTSRESPONSE']._serialized_end=2581
-  _globals['_DRIFTSERVICE']._serialized_start=2907
-  _globals['_DRIFTSERVICE']._serialized_end=4159
+  _globals['_DRIFTSERVICE'].methods_by_name['ExportDrifts']._loaded_options = None
+  _globals['_DRIFTSERVICE'].methods_by_name['ExportDrifts']._serialized_options = b'\202\323\344\223\002/\022-/v1/experiments/{experiment_id}/drifts:export'
+  _globals['_EXPORTFORMAT']._serialized_start=2847
+  _globals['_EXPORTFORMAT']._serialized_end=2972
+  _globals['_DRIFTSTATUS']._serialized_start=2975
+  _globals['_DRIFTSTATUS']._serialized_end=3120
+  _globals['_DRIFTEVENTTYPE']._serialized_start=3123
+  _globals['_DRIFTEVENTTYPE']._serialized_end=3295
+  _globals['_EXPORTDRIFTSREQUEST']._serialized_start=305
+  _globals['_EXPORTDRIFTSREQUEST']._serialized_end=475
+  _globals['_EXPORTPROGRESS']._serialized_start=477
+  _globals['_EXPORTPROGRESS']._serialized_end=539
+  _globals['_FEATURERESULT']._serialized_start=542
+  _globals['_FEATURERESULT']._serialized_end=697
+  _globals['_DRIFTRESULT']._serialized_start=700
+  _globals['_DRIFTRESULT']._serialized_end=830
+  _globals['_DRIFT']._serialized_start=833
+  _globals['_DRIFT']._serialized_end=1524
+  _globals['_CREATEDRIFTREQUEST']._serialized_start=1526
+  _globals['_CREATEDRIFTREQUEST']._serialized_end=1644
+  _globals['_BATCHCREATEDRIFTSREQUEST']._serialized_start=1646
+  _globals['_BATCHCREATEDRIFTSREQUEST']._serialized_end=1766
+  _globals['_BATCHCREATEDRIFTSRESPONSE']._serialized_start=1768
+  _globals['_BATCHCREATEDRIFTSRESPONSE']._serialized_end=1839
+  _globals['_GETDRIFTREQUEST']._serialized_start=1841
+  _globals['_GETDRIFTREQUEST']._serialized_end=1911
+  _globals['_LISTDRIFTSREQUEST']._serialized_start=1913
+  _globals['_LISTDRIFTSREQUEST']._serialized_end=2034
+  _globals['_LISTDRIFTSRESPONSE']._serialized_start=2036
+  _globals['_LISTDRIFTSRESPONSE']._serialized_end=2125
+  _globals['_UPDATEDRIFTREQUEST']._serialized_start=2127
+  _globals['_UPDATEDRIFTREQUEST']._serialized_end=2245
+  _globals['_RENEWDRIFTLEASEREQUEST']._serialized_start=2248
+  _globals['_RENEWDRIFTLEASEREQUEST']._serialized_end=2376
+  _globals['_RENEWDRIFTLEASERESPONSE']._serialized_start=2379
+  _globals['_RENEWDRIFTLEASERESPONSE']._serialized_end=2509
+  _globals['_DELETEDRIFTREQUEST']._serialized_start=2511
+  _globals['_DELETEDRIFTREQUEST']._serialized_end=2584
+  _globals['_WATCHDRIFTSREQUEST']._serialized_start=2586
+  _globals['_WATCHDRIFTSREQUEST']._serialized_end=2657
+  _globals['_WATCHDRIFTSRESPONSE']._serialized_start=2660
+  _globals['_WATCHDRIFTSRESPONSE']._serialized_end=2845
+  _globals['_DRIFTSERVICE']._serialized_start=3298
+  _globals['_DRIFTSERVICE']._serialized_end=4688
 # @@protoc_insertion_point(module_scope)

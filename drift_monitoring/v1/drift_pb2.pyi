@@ -2,6 +2,7 @@ import datetime
 
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -15,6 +16,13 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ExportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXPORT_FORMAT_UNSPECIFIED: _ClassVar[ExportFormat]
+    EXPORT_FORMAT_CSV: _ClassVar[ExportFormat]
+    EXPORT_FORMAT_JSON_LINES: _ClassVar[ExportFormat]
+    EXPORT_FORMAT_PARQUET: _ClassVar[ExportFormat]
 
 class DriftStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -31,6 +39,10 @@ class DriftEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DRIFT_EVENT_TYPE_UPDATED: _ClassVar[DriftEventType]
     DRIFT_EVENT_TYPE_DELETED: _ClassVar[DriftEventType]
     DRIFT_EVENT_TYPE_HEARTBEAT: _ClassVar[DriftEventType]
+EXPORT_FORMAT_UNSPECIFIED: ExportFormat
+EXPORT_FORMAT_CSV: ExportFormat
+EXPORT_FORMAT_JSON_LINES: ExportFormat
+EXPORT_FORMAT_PARQUET: ExportFormat
 DRIFT_STATUS_UNSPECIFIED: DriftStatus
 DRIFT_STATUS_RUNNING: DriftStatus
 DRIFT_STATUS_COMPLETED: DriftStatus
@@ -41,6 +53,28 @@ DRIFT_EVENT_TYPE_CREATED: DriftEventType
 DRIFT_EVENT_TYPE_UPDATED: DriftEventType
 DRIFT_EVENT_TYPE_DELETED: DriftEventType
 DRIFT_EVENT_TYPE_HEARTBEAT: DriftEventType
+
+class ExportDriftsRequest(_message.Message):
+    __slots__ = ("experiment_id", "filter", "format", "csv_row_per_feature", "progress")
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    CSV_ROW_PER_FEATURE_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    experiment_id: str
+    filter: str
+    format: ExportFormat
+    csv_row_per_feature: bool
+    progress: bool
+    def __init__(self, experiment_id: _Optional[str] = ..., filter: _Optional[str] = ..., format: _Optional[_Union[ExportFormat, str]] = ..., csv_row_per_feature: _Optional[bool] = ..., progress: _Optional[bool] = ...) -> None: ...
+
+class ExportProgress(_message.Message):
+    __slots__ = ("runs_exported", "fraction_done")
+    RUNS_EXPORTED_FIELD_NUMBER: _ClassVar[int]
+    FRACTION_DONE_FIELD_NUMBER: _ClassVar[int]
+    runs_exported: int
+    fraction_done: float
+    def __init__(self, runs_exported: _Optional[int] = ..., fraction_done: _Optional[float] = ...) -> None: ...
 
 class FeatureResult(_message.Message):
     __slots__ = ("feature", "test", "statistic", "p_value", "threshold", "detected")

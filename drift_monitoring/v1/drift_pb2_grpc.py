@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from drift_monitoring.v1 import drift_pb2 as drift__monitoring_dot_v1_dot_drift__pb2
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -79,6 +80,11 @@ class DriftServiceStub:
                 '/drift_monitoring.v1.DriftService/WatchDrifts',
                 request_serializer=drift__monitoring_dot_v1_dot_drift__pb2.WatchDriftsRequest.SerializeToString,
                 response_deserializer=drift__monitoring_dot_v1_dot_drift__pb2.WatchDriftsResponse.FromString,
+                _registered_method=True)
+        self.ExportDrifts = channel.unary_stream(
+                '/drift_monitoring.v1.DriftService/ExportDrifts',
+                request_serializer=drift__monitoring_dot_v1_dot_drift__pb2.ExportDriftsRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
 
 
@@ -165,6 +171,20 @@ class DriftServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportDrifts(self, request, context):
+        """Streams the experiment's runs that match `filter` as one file (CSV, JSON Lines or Parquet), oldest
+        first, in chunks the server builds a page at a time: it never holds the whole file. Needs READ.
+        Concatenating the `data` of every message gives the file; every message has the same content_type
+        (with `progress`, its extensions hold one ExportProgress). Runs created after the export started are
+        not in it.
+        REST: `GET /v1/experiments/{id}/drifts:export?format=EXPORT_FORMAT_CSV` answers with the file itself
+        (Content-Type from the first message); an error after the first chunk ends the body early.
+        INVALID_ARGUMENT for a bad filter or format, NOT_FOUND as for GetExperiment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DriftServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -207,6 +227,11 @@ def add_DriftServiceServicer_to_server(servicer, server):
                     servicer.WatchDrifts,
                     request_deserializer=drift__monitoring_dot_v1_dot_drift__pb2.WatchDriftsRequest.FromString,
                     response_serializer=drift__monitoring_dot_v1_dot_drift__pb2.WatchDriftsResponse.SerializeToString,
+            ),
+            'ExportDrifts': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportDrifts,
+                    request_deserializer=drift__monitoring_dot_v1_dot_drift__pb2.ExportDriftsRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -430,6 +455,33 @@ class DriftService:
             '/drift_monitoring.v1.DriftService/WatchDrifts',
             drift__monitoring_dot_v1_dot_drift__pb2.WatchDriftsRequest.SerializeToString,
             drift__monitoring_dot_v1_dot_drift__pb2.WatchDriftsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportDrifts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/drift_monitoring.v1.DriftService/ExportDrifts',
+            drift__monitoring_dot_v1_dot_drift__pb2.ExportDriftsRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,
             insecure,

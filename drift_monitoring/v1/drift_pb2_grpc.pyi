@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from drift_monitoring.v1 import drift_pb2 as _drift_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from grpc import aio as _aio
 import abc as _abc_1
@@ -80,6 +81,16 @@ class DriftServiceStub:
     with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
     OUT_OF_RANGE when the token is older than the retained event log.
     """
+    ExportDrifts: _grpc.UnaryStreamMultiCallable[_drift_pb2.ExportDriftsRequest, _httpbody_pb2.HttpBody]
+    """Streams the experiment's runs that match `filter` as one file (CSV, JSON Lines or Parquet), oldest
+    first, in chunks the server builds a page at a time: it never holds the whole file. Needs READ.
+    Concatenating the `data` of every message gives the file; every message has the same content_type
+    (with `progress`, its extensions hold one ExportProgress). Runs created after the export started are
+    not in it.
+    REST: `GET /v1/experiments/{id}/drifts:export?format=EXPORT_FORMAT_CSV` answers with the file itself
+    (Content-Type from the first message); an error after the first chunk ends the body early.
+    INVALID_ARGUMENT for a bad filter or format, NOT_FOUND as for GetExperiment.
+    """
 
 @_typing.type_check_only
 class DriftServiceAsyncStub(DriftServiceStub):
@@ -131,6 +142,16 @@ class DriftServiceAsyncStub(DriftServiceStub):
     longer read it (a grant removed, made private: re-checked on every process within about a second),
     with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
     OUT_OF_RANGE when the token is older than the retained event log.
+    """
+    ExportDrifts: _aio.UnaryStreamMultiCallable[_drift_pb2.ExportDriftsRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    """Streams the experiment's runs that match `filter` as one file (CSV, JSON Lines or Parquet), oldest
+    first, in chunks the server builds a page at a time: it never holds the whole file. Needs READ.
+    Concatenating the `data` of every message gives the file; every message has the same content_type
+    (with `progress`, its extensions hold one ExportProgress). Runs created after the export started are
+    not in it.
+    REST: `GET /v1/experiments/{id}/drifts:export?format=EXPORT_FORMAT_CSV` answers with the file itself
+    (Content-Type from the first message); an error after the first chunk ends the body early.
+    INVALID_ARGUMENT for a bad filter or format, NOT_FOUND as for GetExperiment.
     """
 
 class DriftServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -228,6 +249,22 @@ class DriftServiceServicer(metaclass=_abc_1.ABCMeta):
         longer read it (a grant removed, made private: re-checked on every process within about a second),
         with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
         OUT_OF_RANGE when the token is older than the retained event log.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportDrifts(
+        self,
+        request: _drift_pb2.ExportDriftsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_httpbody_pb2.HttpBody], _abc.AsyncIterator[_httpbody_pb2.HttpBody]]:
+        """Streams the experiment's runs that match `filter` as one file (CSV, JSON Lines or Parquet), oldest
+        first, in chunks the server builds a page at a time: it never holds the whole file. Needs READ.
+        Concatenating the `data` of every message gives the file; every message has the same content_type
+        (with `progress`, its extensions hold one ExportProgress). Runs created after the export started are
+        not in it.
+        REST: `GET /v1/experiments/{id}/drifts:export?format=EXPORT_FORMAT_CSV` answers with the file itself
+        (Content-Type from the first message); an error after the first chunk ends the body early.
+        INVALID_ARGUMENT for a bad filter or format, NOT_FOUND as for GetExperiment.
         """
 
 def add_DriftServiceServicer_to_server(servicer: DriftServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -141,6 +141,8 @@ class AlertService(alert_pb2_grpc.AlertServiceServicer):
 
     @unary
     async def UpdateAlertRule(self, request: alert_pb2.UpdateAlertRuleRequest, context: grpc.aio.ServicerContext) -> alert_pb2.AlertRule:
+        # Who asks comes first: a caller without a token or without MANAGE learns nothing from validation.
+        doc = await self._rule(request.rule.experiment_id, request.rule.id, context, Level.MANAGE, prefix="rule.")
         paths = list(dict.fromkeys(request.update_mask.paths))
         if "*" in paths:
             paths = list(rules.MASK_PATHS)
@@ -148,7 +150,6 @@ class AlertService(alert_pb2_grpc.AlertServiceServicer):
             raise invalid("update_mask", f"name the fields to change: {', '.join(rules.MASK_PATHS)}")
         if unknown := set(paths) - set(rules.MASK_PATHS):
             raise invalid("update_mask", f"unknown path {sorted(unknown)[0]!r}; allowed: {', '.join(rules.MASK_PATHS)}")
-        doc = await self._rule(request.rule.experiment_id, request.rule.id, context, Level.MANAGE, prefix="rule.")
         changes = rules.fields_from_proto("rule", request.rule, paths, self.deps.settings)
         secret = ""
         if "channel" in changes:

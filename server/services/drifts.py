@@ -11,11 +11,12 @@ from typing import Any
 
 import grpc
 from bson import ObjectId
+from google.api import httpbody_pb2
 from google.protobuf import empty_pb2, struct_pb2, timestamp_pb2
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc
-from server import audit, leases, ordinals, validation
+from server import audit, export, leases, ordinals, validation
 from server.convert import RESULT_FIELDS, STATUS_NAMES, STATUS_NUMBERS, drift_to_proto, result_from_proto
 from server.db import now
 from server.errors import invalid, not_found, out_of_range
@@ -58,6 +59,7 @@ CAS_ATTEMPTS = 5
 # The default order is creation order, newest first, paged by bucket (ordinals.py); order_by sorts by a field.
 LISTING = ListSpec(Drift._get_collection, DRIFT_ORDER_FIELDS, Ordering("ordinal", descending=True), ordinals.BUCKET, ObjectId, ordinals.page)
 MAX_BATCH = 1000
+EXPORT_FORMATS = {drift_pb2.EXPORT_FORMAT_CSV: "csv", drift_pb2.EXPORT_FORMAT_JSON_LINES: "jsonl", drift_pb2.EXPORT_FORMAT_PARQUET: "parquet"}
 EVENT_TYPES = {
     CREATED: drift_pb2.DRIFT_EVENT_TYPE_CREATED,
     UPDATED: drift_pb2.DRIFT_EVENT_TYPE_UPDATED,
@@ -379,6 +381,38 @@ class DriftService(drift_pb2_grpc.DriftServiceServicer):
             raise out_of_range("resume_token", str(exc)) from None
         except PositionError as exc:
             raise invalid("resume_token", str(exc)) from None
+
+    # -- export ---------------------------------------------------------------------------------------
+
+    @streaming
+    async def ExportDrifts(self, request: drift_pb2.ExportDriftsRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[httpbody_pb2.HttpBody]:
+        experiment = await self._experiment(request.experiment_id, context, Level.READ)
+        kind = EXPORT_FORMATS.get(request.format)
+        if kind is None:
+            raise invalid("format", "is required; use EXPORT_FORMAT_CSV, EXPORT_FORMAT_JSON_LINES or EXPORT_FORMAT_PARQUET")
+        if request.csv_row_per_feature and kind != "csv":
+            raise invalid("csv_row_per_feature", "applies to EXPORT_FORMAT_CSV only")
+        condition = compile_user_filter(request.filter, FILTER_FIELDS, FILTER_PREFIXES)
+        walk = await self.deps.db.run(export.Walk, _collection(), export.experiment_query(experiment, condition))
+        encoder = export.ENCODERS[kind](request.csv_row_per_feature)
+        progress = drift_pb2.ExportProgress()
+        sent = False
+        while True:
+            page = await self.deps.db.run(walk.next_page)
+            # Encoding is CPU work: in the pool too, never on the event loop.
+            data = await (self.deps.db.run(encoder.finish) if page is None else self.deps.db.run(encoder.encode, page))
+            progress.runs_exported += len(page or ())
+            progress.fraction_done = walk.fraction
+            # With progress at least one message a page, so the bar moves; without, only data (and one
+            # message in all, so a REST caller of an empty export still gets its Content-Type).
+            for chunk in export.chunks(data) or ([b""] if request.progress or not sent else []):
+                message = httpbody_pb2.HttpBody(content_type=export.CONTENT_TYPES[kind], data=chunk)
+                if request.progress:
+                    message.extensions.add().Pack(progress)
+                sent = True
+                yield message
+            if page is None:
+                return
 
     async def _stream_owner(self, context: grpc.aio.ServicerContext) -> str:
         """Whose quota a stream counts against: the user, or for anonymous callers the address Envoy saw."""

@@ -27,6 +27,12 @@ PERSONAS = ("admin", "manager", "editor", "reader", "group_member", "outsider", 
 CAN_READ_PRIVATE = {"admin", "manager", "editor", "reader", "group_member"}
 
 
+async def _export(api: Api, experiment_id: str) -> bytes:
+    """The whole of a small CSV export (refusals arrive as the stream's error)."""
+    request = drift_pb2.ExportDriftsRequest(experiment_id=experiment_id, format=drift_pb2.EXPORT_FORMAT_CSV)
+    return b"".join([message.data async for message in api.drifts.ExportDrifts(request, timeout=30)])
+
+
 async def _first_watch_message(api: Api, experiment_id: str, people: dict[str, Api]) -> drift_pb2.WatchDriftsResponse:
     """Open WatchDrifts and return its first message; a write right after opening makes one arrive
     quickly (else the 1 s heartbeat does). Refusals arrive at once as errors."""
@@ -68,12 +74,14 @@ RPCS: dict[str, Call] = {
     "RenewDriftLease": lambda api, s, p: api.drifts.RenewDriftLease(drift_pb2.RenewDriftLeaseRequest(
         experiment_id=s.private.id, drift_id=s.private_drift_id, lease_duration=duration_pb2.Duration(seconds=86400))),
     "WatchDrifts": lambda api, s, p: _first_watch_message(api, s.private.id, p),
+    "ExportDrifts": lambda api, s, p: _export(api, s.private.id),
     # The public experiment: anyone reads, only granted people write.
     "public GetExperiment": lambda api, s, p: api.get_experiment(s.public.id),
     "public LookupExperiment": lambda api, s, p: api.lookup_experiment(s.public.name),
     "public GetDrift": lambda api, s, p: api.get_drift(s.public.id, s.public_drift_id),
     "public ListDrifts": lambda api, s, p: api.list_drifts(s.public.id),
     "public WatchDrifts": lambda api, s, p: _first_watch_message(api, s.public.id, p),
+    "public ExportDrifts": lambda api, s, p: _export(api, s.public.id),
     "public CreateDrift": lambda api, s, p: api.create_drift(s.public.id),
     "public UpdateExperiment(description)": lambda api, s, p: api.update_experiment(s.public.id, ["description"], description="x"),
     "public DeleteExperiment": lambda api, s, p: api.delete_experiment(s.public.id),
@@ -120,11 +128,13 @@ MATRIX = {
     "DeleteDrift":                            (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "RenewDriftLease":                        (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "WatchDrifts":                            (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
+    "ExportDrifts":                           (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "public GetExperiment":                   (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public LookupExperiment":                (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public GetDrift":                        (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public ListDrifts":                      (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public WatchDrifts":                     (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
+    "public ExportDrifts":                    (OK,  OK,    OK,    OK,    OK,   OK,      OK,    OK),
     "public CreateDrift":                     (OK,  OK,    PD,    PD,    PD,   PD,      FP,    UA),
     "public UpdateExperiment(description)":   (OK,  OK,    PD,    PD,    PD,   PD,      FP,    UA),
     "public DeleteExperiment":                (OK,  OK,    PD,    PD,    PD,   PD,      FP,    UA),

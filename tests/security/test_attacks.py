@@ -184,7 +184,12 @@ async def test_filter_injection_never_reveals_private_experiments(people, shared
         assert shared_scenario.private.id not in {e.id for e in page.experiments}, f"{persona} saw it with {text!r}"
 
 
-@pytest.mark.parametrize("text", ["experiment_id:*", f"experiment = {ObjectId()}", "experiment:*", '_id:*', "model:*", "NOT model = \"\""])
+@pytest.mark.parametrize("text", [
+    "experiment_id:*", f"experiment = {ObjectId()}", "experiment:*", '_id:*', "model:*", "NOT model = \"\"",
+    # per-feature conditions: checked partly by the server itself (element_match.py), still only this experiment's
+    "NOT data_drift.features.detected = true", "data_drift.features.feature:*", "NOT concept_drift.features.feature = \"\"",
+    "data_drift.features.experiment = x", "data_drift.features.$where = 1", 'data_drift.features.feature = {"$ne": null}',
+])
 async def test_drift_filters_stay_inside_their_experiment(people, shared_scenario, text):
     try:
         page = await people["outsider"].list_drifts(shared_scenario.public.id, filter=text, page_size=1000)

@@ -67,6 +67,7 @@ REQUESTS: dict[str, Build] = {
     "DriftService/RenewDriftLease": lambda s: drift_pb2.RenewDriftLeaseRequest(
         experiment_id=s.private.id, drift_id=s.private_drift_id, lease_duration=duration_pb2.Duration(seconds=86400)),
     "DriftService/WatchDrifts": lambda s: drift_pb2.WatchDriftsRequest(experiment_id=s.private.id),
+    "DriftService/ExportDrifts": lambda s: drift_pb2.ExportDriftsRequest(experiment_id=s.private.id, format=drift_pb2.EXPORT_FORMAT_CSV),
     "UserService/RegisterUser": lambda s: user_pb2.RegisterUserRequest(accept_terms=True),
     "UserService/GetCurrentUser": lambda s: user_pb2.GetCurrentUserRequest(),
     "UserService/UpdateCurrentUser": lambda s: user_pb2.UpdateCurrentUserRequest(),
@@ -103,6 +104,7 @@ MATRIX = {
     "DriftService/DeleteDrift":               (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "DriftService/RenewDriftLease":           (OK,  OK,    OK,    PD,    PD,   NF,      FP,    UA),
     "DriftService/WatchDrifts":               (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
+    "DriftService/ExportDrifts":              (OK,  OK,    OK,    OK,    OK,   NF,      NF,    NF),
     "UserService/RegisterUser":               (OK,  OK,    OK,    OK,    OK,   OK,      OK,    UA),
     "UserService/GetCurrentUser":             (OK,  OK,    OK,    OK,    OK,   OK,      NF,    UA),
     "UserService/UpdateCurrentUser":          (OK,  OK,    OK,    OK,    OK,   OK,      FP,    UA),
@@ -146,8 +148,10 @@ def _method(api: Api, name: str) -> Callable[..., Any]:
 
 
 async def call(api: Api, name: str, request: Any, scenario: Scenario, people: dict[str, Api]) -> Any:
-    if METHODS[name].server_streaming:
+    if name == "DriftService/WatchDrifts":
         return await _first_watch_message(api, request.experiment_id, people)
+    if METHODS[name].server_streaming:
+        return [message async for message in _method(api, name)(request, timeout=30)]
     return await _method(api, name)(request)
 
 
@@ -182,7 +186,7 @@ async def test_bad_tokens_are_refused_on_every_rpc(gateway: Gateway, issuer, peo
         request = REQUESTS[name](shared_scenario)
         with pytest.raises(RpcError) as caught:
             if METHODS[name].server_streaming:
-                stream = api.drifts.WatchDrifts(request, timeout=10)
+                stream = _method(api, name)(request, timeout=10)
                 await stream.read()
             else:
                 await _method(api, name)(request)
@@ -208,7 +212,7 @@ async def test_every_rpc_refuses_calls_that_bypass_envoy(server, issuer, shared_
             request = REQUESTS[name](shared_scenario)
             with pytest.raises(RpcError) as caught:
                 if METHODS[name].server_streaming:
-                    await direct.drifts.WatchDrifts(request, timeout=10).read()
+                    await _method(direct, name)(request, timeout=10).read()
                 else:
                     await _method(direct, name)(request)
             assert caught.value.code() == UA, f"{name} direct with {headers}: {caught.value.code().name}"

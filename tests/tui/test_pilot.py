@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 
@@ -204,3 +205,22 @@ async def test_unreachable_server_is_a_notification_not_a_traceback(tui_settings
         await until(pilot, lambda: app._notifications and app.connection == "offline", what="offline notification")
         assert isinstance(app.screen, ExperimentsScreen)
         assert "offline" in screen_text(app)
+
+
+async def test_run_detail_sorts_features_by_statistic_with_the_test(tui_settings, client):
+    experiment = client.new_experiment(unique("tui-features"))
+    run = drift("sorted-model", minute=6, data=True)
+    del run.data_drift.features[:]
+    for name, test, statistic in (("zz_low", "psi", 0.02), ("mm_high", "wasserstein", 0.9), ("aa_mid", "ks", 0.3)):
+        run.data_drift.features.add(feature=name, test=test, statistic=statistic, threshold=0.1, detected=statistic > 0.1)
+    record(client, experiment.id, [run])
+    app = dashboard(tui_settings)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await open_experiment(pilot, experiment.name)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, DriftScreen), what="run opened")
+        await pilot.pause()
+        text = screen_text(app)
+        order = [text.index(squeeze(name)) for name in ("mm_high", "aa_mid", "zz_low")]
+        assert order == sorted(order), text  # largest statistic first, whatever order they were recorded in
+        assert re.search(r"mm_high\W*wasserstein\W*0\.9", text) and re.search(r"zz_low\W*psi\W*0\.02", text), text

@@ -16,7 +16,7 @@ LAYERS: list[set[str]] = [
     {"files", "settings"},
     {"auth"},
     {"client"},
-    {"helpers", "migrate", "spool", "heartbeat", "integrations"},
+    {"helpers", "migrate", "export", "spool", "heartbeat", "integrations"},
     {"sender"},
     {"offline"},
     {"detect", "monitor"},

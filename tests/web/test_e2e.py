@@ -155,6 +155,7 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
         monitor.concept(True, {"p_value": 0.01, "threshold": 0.05})
         monitor.data(False, {"drifted_features": 1}, features=[
             {"feature": "income", "test": "ks", "statistic": 0.12, "p_value": 0.31, "threshold": 0.05, "detected": False},
+            {"feature": "tenure", "test": "wasserstein", "statistic": 0.47, "threshold": 0.1, "detected": True},
         ])
     wait_until(lambda: len(rows(page)) == 1 and "completed" in rows(page)[0], "the completed run in the table")
     with pytest.raises(RuntimeError):
@@ -200,6 +201,7 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     detail = page.css("aside.detail").text()
     assert "xgb-credit-v3" in detail and "p_value" in detail and "drift detected" in detail
     assert "income\tks\t0.1200\t0.310" in detail  # the per-feature results table
+    assert "tenure\twasserstein\t0.4700" in detail and detail.index("tenure\t") < detail.index("income\t")  # by statistic, largest first
     assert "drift=" in page.url
     page.screenshot("run-detail")
     assert page.accessibility_violations() == []
@@ -265,6 +267,14 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     assert "public" in outsider.css("table[data-testid=experiments]").text()
     page.role("button", f"remove {reader_id}").click()
     page.css('table[data-testid="grants"]').wait("detached")
+    # The history (the audit trail) lists each sharing change, newest first, with who and before/after.
+    try:
+        wait_until(lambda: page.css('table[data-testid="audit"] tbody tr').count() == 4, "four sharing changes in the history")
+    except AssertionError:
+        raise AssertionError(page.css('section[aria-label="history"]').text()) from None
+    history = page.css('table[data-testid="audit"]').text()
+    assert history.count("experiment.sharing") == 4 and reader_id in history and '"public":true' in history
+    page.screenshot("sharing-history")
     for p in (reader, outsider, manager):
         assert not [line for line in p.console() if line.startswith("pageerror")], p.console()
         p.close()

@@ -42,8 +42,8 @@ def result(drift: drift_pb2.Drift, field: str) -> RenderableType:
     if parameters:
         parts.append(Syntax(fmt.pretty(parameters), "json", theme="ansi_dark", background_color="default", word_wrap=True))
     if value.features:
-        features = Table("feature", "test", "statistic", "p-value", "threshold", "drift", expand=False)
-        for f in value.features:
+        features = Table("feature", "test", "statistic ▼", "p-value", "threshold", "drift", expand=False)
+        for f in fmt.by_statistic(value.features):
             features.add_row(
                 f.feature, f.test, f"{f.statistic:.4g}", f"{f.p_value:.4g}" if f.HasField("p_value") else "-",
                 f"{f.threshold:.4g}" if f.HasField("threshold") else "-", Text("yes", style="bold red") if f.detected else "no",

@@ -2,6 +2,7 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import type { Auth } from "./auth/oidc";
+import { AuditService } from "@gen/drift_monitoring/v1/audit_pb";
 import { DriftService } from "@gen/drift_monitoring/v1/drift_pb";
 import { ExperimentService } from "@gen/drift_monitoring/v1/experiment_pb";
 import { UserService } from "@gen/drift_monitoring/v1/user_pb";
@@ -11,6 +12,7 @@ export interface Api {
   experiments: Client<typeof ExperimentService>;
   drifts: Client<typeof DriftService>;
   users: Client<typeof UserService>;
+  audit: Client<typeof AuditService>;
 }
 
 export function makeApi(auth: Auth, baseUrl = location.origin): Api {
@@ -33,6 +35,7 @@ export function makeApi(auth: Auth, baseUrl = location.origin): Api {
     experiments: createClient(ExperimentService, transport),
     drifts: createClient(DriftService, transport),
     users: createClient(UserService, transport),
+    audit: createClient(AuditService, transport),
   };
 }
 

@@ -8,6 +8,7 @@ package driftmonitoringv1
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -26,6 +27,61 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+type ExportFormat int32
+
+const (
+	ExportFormat_EXPORT_FORMAT_UNSPECIFIED ExportFormat = 0
+	// RFC 4180, UTF-8, a header row; one row per run (or per feature result, csv_row_per_feature).
+	ExportFormat_EXPORT_FORMAT_CSV ExportFormat = 1
+	// One JSON object per line: each run as the API's JSON mapping of Drift (proto field names).
+	ExportFormat_EXPORT_FORMAT_JSON_LINES ExportFormat = 2
+	// Apache Parquet, one row per run, a row group per page of runs.
+	ExportFormat_EXPORT_FORMAT_PARQUET ExportFormat = 3
+)
+
+// Enum value maps for ExportFormat.
+var (
+	ExportFormat_name = map[int32]string{
+		0: "EXPORT_FORMAT_UNSPECIFIED",
+		1: "EXPORT_FORMAT_CSV",
+		2: "EXPORT_FORMAT_JSON_LINES",
+		3: "EXPORT_FORMAT_PARQUET",
+	}
+	ExportFormat_value = map[string]int32{
+		"EXPORT_FORMAT_UNSPECIFIED": 0,
+		"EXPORT_FORMAT_CSV":         1,
+		"EXPORT_FORMAT_JSON_LINES":  2,
+		"EXPORT_FORMAT_PARQUET":     3,
+	}
+)
+
+func (x ExportFormat) Enum() *ExportFormat {
+	p := new(ExportFormat)
+	*p = x
+	return p
+}
+
+func (x ExportFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ExportFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_drift_monitoring_v1_drift_proto_enumTypes[0].Descriptor()
+}
+
+func (ExportFormat) Type() protoreflect.EnumType {
+	return &file_drift_monitoring_v1_drift_proto_enumTypes[0]
+}
+
+func (x ExportFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ExportFormat.Descriptor instead.
+func (ExportFormat) EnumDescriptor() ([]byte, []int) {
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{0}
+}
 
 type DriftStatus int32
 
@@ -71,11 +127,11 @@ func (x DriftStatus) String() string {
 }
 
 func (DriftStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_drift_monitoring_v1_drift_proto_enumTypes[0].Descriptor()
+	return file_drift_monitoring_v1_drift_proto_enumTypes[1].Descriptor()
 }
 
 func (DriftStatus) Type() protoreflect.EnumType {
-	return &file_drift_monitoring_v1_drift_proto_enumTypes[0]
+	return &file_drift_monitoring_v1_drift_proto_enumTypes[1]
 }
 
 func (x DriftStatus) Number() protoreflect.EnumNumber {
@@ -84,7 +140,7 @@ func (x DriftStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DriftStatus.Descriptor instead.
 func (DriftStatus) EnumDescriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{0}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{1}
 }
 
 type DriftEventType int32
@@ -128,11 +184,11 @@ func (x DriftEventType) String() string {
 }
 
 func (DriftEventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_drift_monitoring_v1_drift_proto_enumTypes[1].Descriptor()
+	return file_drift_monitoring_v1_drift_proto_enumTypes[2].Descriptor()
 }
 
 func (DriftEventType) Type() protoreflect.EnumType {
-	return &file_drift_monitoring_v1_drift_proto_enumTypes[1]
+	return &file_drift_monitoring_v1_drift_proto_enumTypes[2]
 }
 
 func (x DriftEventType) Number() protoreflect.EnumNumber {
@@ -141,7 +197,142 @@ func (x DriftEventType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DriftEventType.Descriptor instead.
 func (DriftEventType) EnumDescriptor() ([]byte, []int) {
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{2}
+}
+
+type ExportDriftsRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ExperimentId string                 `protobuf:"bytes,1,opt,name=experiment_id,json=experimentId,proto3" json:"experiment_id,omitempty"`
+	// As in ListDrifts (docs/api.md); empty exports every run.
+	Filter string       `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
+	Format ExportFormat `protobuf:"varint,3,opt,name=format,proto3,enum=drift_monitoring.v1.ExportFormat" json:"format,omitempty"`
+	// CSV only: one row per feature result of each run instead of one row per run (docs/data.md).
+	CsvRowPerFeature bool `protobuf:"varint,4,opt,name=csv_row_per_feature,json=csvRowPerFeature,proto3" json:"csv_row_per_feature,omitempty"`
+	// Put an ExportProgress in each message's extensions (and send one message per page at least). For gRPC
+	// callers only: Envoy's REST transcoding resets a stream whose HttpBody carries extensions.
+	Progress      bool `protobuf:"varint,5,opt,name=progress,proto3" json:"progress,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportDriftsRequest) Reset() {
+	*x = ExportDriftsRequest{}
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportDriftsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportDriftsRequest) ProtoMessage() {}
+
+func (x *ExportDriftsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportDriftsRequest.ProtoReflect.Descriptor instead.
+func (*ExportDriftsRequest) Descriptor() ([]byte, []int) {
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ExportDriftsRequest) GetExperimentId() string {
+	if x != nil {
+		return x.ExperimentId
+	}
+	return ""
+}
+
+func (x *ExportDriftsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ExportDriftsRequest) GetFormat() ExportFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ExportFormat_EXPORT_FORMAT_UNSPECIFIED
+}
+
+func (x *ExportDriftsRequest) GetCsvRowPerFeature() bool {
+	if x != nil {
+		return x.CsvRowPerFeature
+	}
+	return false
+}
+
+func (x *ExportDriftsRequest) GetProgress() bool {
+	if x != nil {
+		return x.Progress
+	}
+	return false
+}
+
+// In every ExportDrifts message's extensions: how far the export is.
+type ExportProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Runs written to the file so far (this message included).
+	RunsExported int64 `protobuf:"varint,1,opt,name=runs_exported,json=runsExported,proto3" json:"runs_exported,omitempty"`
+	// Share of the experiment's runs (in creation order) the export has gone through, 0 to 1.
+	FractionDone  float64 `protobuf:"fixed64,2,opt,name=fraction_done,json=fractionDone,proto3" json:"fraction_done,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportProgress) Reset() {
+	*x = ExportProgress{}
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportProgress) ProtoMessage() {}
+
+func (x *ExportProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportProgress.ProtoReflect.Descriptor instead.
+func (*ExportProgress) Descriptor() ([]byte, []int) {
 	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ExportProgress) GetRunsExported() int64 {
+	if x != nil {
+		return x.RunsExported
+	}
+	return 0
+}
+
+func (x *ExportProgress) GetFractionDone() float64 {
+	if x != nil {
+		return x.FractionDone
+	}
+	return 0
 }
 
 // The outcome of one statistical test on one feature.
@@ -162,7 +353,7 @@ type FeatureResult struct {
 
 func (x *FeatureResult) Reset() {
 	*x = FeatureResult{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[0]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -174,7 +365,7 @@ func (x *FeatureResult) String() string {
 func (*FeatureResult) ProtoMessage() {}
 
 func (x *FeatureResult) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[0]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -187,7 +378,7 @@ func (x *FeatureResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureResult.ProtoReflect.Descriptor instead.
 func (*FeatureResult) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{0}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *FeatureResult) GetFeature() string {
@@ -248,7 +439,7 @@ type DriftResult struct {
 
 func (x *DriftResult) Reset() {
 	*x = DriftResult{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[1]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -260,7 +451,7 @@ func (x *DriftResult) String() string {
 func (*DriftResult) ProtoMessage() {}
 
 func (x *DriftResult) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[1]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -273,7 +464,7 @@ func (x *DriftResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriftResult.ProtoReflect.Descriptor instead.
 func (*DriftResult) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{1}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DriftResult) GetDetected() bool {
@@ -335,7 +526,7 @@ type Drift struct {
 
 func (x *Drift) Reset() {
 	*x = Drift{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[2]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -347,7 +538,7 @@ func (x *Drift) String() string {
 func (*Drift) ProtoMessage() {}
 
 func (x *Drift) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[2]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -360,7 +551,7 @@ func (x *Drift) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Drift.ProtoReflect.Descriptor instead.
 func (*Drift) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{2}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Drift) GetId() string {
@@ -494,7 +685,7 @@ type CreateDriftRequest struct {
 
 func (x *CreateDriftRequest) Reset() {
 	*x = CreateDriftRequest{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[3]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -506,7 +697,7 @@ func (x *CreateDriftRequest) String() string {
 func (*CreateDriftRequest) ProtoMessage() {}
 
 func (x *CreateDriftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[3]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -519,7 +710,7 @@ func (x *CreateDriftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDriftRequest.ProtoReflect.Descriptor instead.
 func (*CreateDriftRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{3}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateDriftRequest) GetExperimentId() string {
@@ -554,7 +745,7 @@ type BatchCreateDriftsRequest struct {
 
 func (x *BatchCreateDriftsRequest) Reset() {
 	*x = BatchCreateDriftsRequest{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[4]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +757,7 @@ func (x *BatchCreateDriftsRequest) String() string {
 func (*BatchCreateDriftsRequest) ProtoMessage() {}
 
 func (x *BatchCreateDriftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[4]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +770,7 @@ func (x *BatchCreateDriftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateDriftsRequest.ProtoReflect.Descriptor instead.
 func (*BatchCreateDriftsRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{4}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BatchCreateDriftsRequest) GetExperimentId() string {
@@ -606,7 +797,7 @@ type BatchCreateDriftsResponse struct {
 
 func (x *BatchCreateDriftsResponse) Reset() {
 	*x = BatchCreateDriftsResponse{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[5]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -618,7 +809,7 @@ func (x *BatchCreateDriftsResponse) String() string {
 func (*BatchCreateDriftsResponse) ProtoMessage() {}
 
 func (x *BatchCreateDriftsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[5]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -631,7 +822,7 @@ func (x *BatchCreateDriftsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateDriftsResponse.ProtoReflect.Descriptor instead.
 func (*BatchCreateDriftsResponse) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{5}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BatchCreateDriftsResponse) GetDrifts() []*Drift {
@@ -651,7 +842,7 @@ type GetDriftRequest struct {
 
 func (x *GetDriftRequest) Reset() {
 	*x = GetDriftRequest{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[6]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +854,7 @@ func (x *GetDriftRequest) String() string {
 func (*GetDriftRequest) ProtoMessage() {}
 
 func (x *GetDriftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[6]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +867,7 @@ func (x *GetDriftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDriftRequest.ProtoReflect.Descriptor instead.
 func (*GetDriftRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{6}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetDriftRequest) GetExperimentId() string {
@@ -711,7 +902,7 @@ type ListDriftsRequest struct {
 
 func (x *ListDriftsRequest) Reset() {
 	*x = ListDriftsRequest{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[7]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +914,7 @@ func (x *ListDriftsRequest) String() string {
 func (*ListDriftsRequest) ProtoMessage() {}
 
 func (x *ListDriftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[7]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +927,7 @@ func (x *ListDriftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDriftsRequest.ProtoReflect.Descriptor instead.
 func (*ListDriftsRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{7}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListDriftsRequest) GetExperimentId() string {
@@ -785,7 +976,7 @@ type ListDriftsResponse struct {
 
 func (x *ListDriftsResponse) Reset() {
 	*x = ListDriftsResponse{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[8]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +988,7 @@ func (x *ListDriftsResponse) String() string {
 func (*ListDriftsResponse) ProtoMessage() {}
 
 func (x *ListDriftsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[8]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +1001,7 @@ func (x *ListDriftsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDriftsResponse.ProtoReflect.Descriptor instead.
 func (*ListDriftsResponse) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{8}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListDriftsResponse) GetDrifts() []*Drift {
@@ -839,7 +1030,7 @@ type UpdateDriftRequest struct {
 
 func (x *UpdateDriftRequest) Reset() {
 	*x = UpdateDriftRequest{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[9]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +1042,7 @@ func (x *UpdateDriftRequest) String() string {
 func (*UpdateDriftRequest) ProtoMessage() {}
 
 func (x *UpdateDriftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[9]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +1055,7 @@ func (x *UpdateDriftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDriftRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDriftRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{9}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateDriftRequest) GetDrift() *Drift {
@@ -894,7 +1085,7 @@ type RenewDriftLeaseRequest struct {
 
 func (x *RenewDriftLeaseRequest) Reset() {
 	*x = RenewDriftLeaseRequest{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[10]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -906,7 +1097,7 @@ func (x *RenewDriftLeaseRequest) String() string {
 func (*RenewDriftLeaseRequest) ProtoMessage() {}
 
 func (x *RenewDriftLeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[10]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -919,7 +1110,7 @@ func (x *RenewDriftLeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewDriftLeaseRequest.ProtoReflect.Descriptor instead.
 func (*RenewDriftLeaseRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{10}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RenewDriftLeaseRequest) GetExperimentId() string {
@@ -954,7 +1145,7 @@ type RenewDriftLeaseResponse struct {
 
 func (x *RenewDriftLeaseResponse) Reset() {
 	*x = RenewDriftLeaseResponse{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[11]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1157,7 @@ func (x *RenewDriftLeaseResponse) String() string {
 func (*RenewDriftLeaseResponse) ProtoMessage() {}
 
 func (x *RenewDriftLeaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[11]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1170,7 @@ func (x *RenewDriftLeaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewDriftLeaseResponse.ProtoReflect.Descriptor instead.
 func (*RenewDriftLeaseResponse) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{11}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RenewDriftLeaseResponse) GetStatus() DriftStatus {
@@ -1006,7 +1197,7 @@ type DeleteDriftRequest struct {
 
 func (x *DeleteDriftRequest) Reset() {
 	*x = DeleteDriftRequest{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[12]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1018,7 +1209,7 @@ func (x *DeleteDriftRequest) String() string {
 func (*DeleteDriftRequest) ProtoMessage() {}
 
 func (x *DeleteDriftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[12]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1031,7 +1222,7 @@ func (x *DeleteDriftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDriftRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDriftRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{12}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteDriftRequest) GetExperimentId() string {
@@ -1059,7 +1250,7 @@ type WatchDriftsRequest struct {
 
 func (x *WatchDriftsRequest) Reset() {
 	*x = WatchDriftsRequest{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[13]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1262,7 @@ func (x *WatchDriftsRequest) String() string {
 func (*WatchDriftsRequest) ProtoMessage() {}
 
 func (x *WatchDriftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[13]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1275,7 @@ func (x *WatchDriftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchDriftsRequest.ProtoReflect.Descriptor instead.
 func (*WatchDriftsRequest) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{13}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchDriftsRequest) GetExperimentId() string {
@@ -1115,7 +1306,7 @@ type WatchDriftsResponse struct {
 
 func (x *WatchDriftsResponse) Reset() {
 	*x = WatchDriftsResponse{}
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[14]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1318,7 @@ func (x *WatchDriftsResponse) String() string {
 func (*WatchDriftsResponse) ProtoMessage() {}
 
 func (x *WatchDriftsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[14]
+	mi := &file_drift_monitoring_v1_drift_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1331,7 @@ func (x *WatchDriftsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchDriftsResponse.ProtoReflect.Descriptor instead.
 func (*WatchDriftsResponse) Descriptor() ([]byte, []int) {
-	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{14}
+	return file_drift_monitoring_v1_drift_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchDriftsResponse) GetType() DriftEventType {
@@ -1175,7 +1366,16 @@ var File_drift_monitoring_v1_drift_proto protoreflect.FileDescriptor
 
 const file_drift_monitoring_v1_drift_proto_rawDesc = "" +
 	"\n" +
-	"\x1fdrift_monitoring/v1/drift.proto\x12\x13drift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd2\x01\n" +
+	"\x1fdrift_monitoring/v1/drift.proto\x12\x13drift_monitoring.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\x01\n" +
+	"\x13ExportDriftsRequest\x12)\n" +
+	"\rexperiment_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\fexperimentId\x12\x16\n" +
+	"\x06filter\x18\x02 \x01(\tR\x06filter\x12?\n" +
+	"\x06format\x18\x03 \x01(\x0e2!.drift_monitoring.v1.ExportFormatB\x04\xe2A\x01\x02R\x06format\x12-\n" +
+	"\x13csv_row_per_feature\x18\x04 \x01(\bR\x10csvRowPerFeature\x12\x1a\n" +
+	"\bprogress\x18\x05 \x01(\bR\bprogress\"Z\n" +
+	"\x0eExportProgress\x12#\n" +
+	"\rruns_exported\x18\x01 \x01(\x03R\frunsExported\x12#\n" +
+	"\rfraction_done\x18\x02 \x01(\x01R\ffractionDone\"\xd2\x01\n" +
 	"\rFeatureResult\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x12\n" +
 	"\x04test\x18\x02 \x01(\tR\x04test\x12\x1c\n" +
@@ -1261,7 +1461,12 @@ const file_drift_monitoring_v1_drift_proto_rawDesc = "" +
 	"\x05drift\x18\x02 \x01(\v2\x1a.drift_monitoring.v1.DriftR\x05drift\x12!\n" +
 	"\fresume_token\x18\x03 \x01(\tR\vresumeToken\x129\n" +
 	"\n" +
-	"event_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime*\x91\x01\n" +
+	"event_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime*}\n" +
+	"\fExportFormat\x12\x1d\n" +
+	"\x19EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11EXPORT_FORMAT_CSV\x10\x01\x12\x1c\n" +
+	"\x18EXPORT_FORMAT_JSON_LINES\x10\x02\x12\x19\n" +
+	"\x15EXPORT_FORMAT_PARQUET\x10\x03*\x91\x01\n" +
 	"\vDriftStatus\x12\x1c\n" +
 	"\x18DRIFT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14DRIFT_STATUS_RUNNING\x10\x01\x12\x1a\n" +
@@ -1273,7 +1478,8 @@ const file_drift_monitoring_v1_drift_proto_rawDesc = "" +
 	"\x18DRIFT_EVENT_TYPE_CREATED\x10\x01\x12\x1c\n" +
 	"\x18DRIFT_EVENT_TYPE_UPDATED\x10\x02\x12\x1c\n" +
 	"\x18DRIFT_EVENT_TYPE_DELETED\x10\x03\x12\x1e\n" +
-	"\x1aDRIFT_EVENT_TYPE_HEARTBEAT\x10\x042\xe4\t\n" +
+	"\x1aDRIFT_EVENT_TYPE_HEARTBEAT\x10\x042\xee\n" +
+	"\n" +
 	"\fDriftService\x12\x89\x01\n" +
 	"\vCreateDrift\x12'.drift_monitoring.v1.CreateDriftRequest\x1a\x1a.drift_monitoring.v1.Drift\"5\x82\xd3\xe4\x93\x02/:\x05drift\"&/v1/experiments/{experiment_id}/drifts\x12\xb1\x01\n" +
 	"\x11BatchCreateDrifts\x12-.drift_monitoring.v1.BatchCreateDriftsRequest\x1a..drift_monitoring.v1.BatchCreateDriftsResponse\"=\x82\xd3\xe4\x93\x027:\x01*\"2/v1/experiments/{experiment_id}/drifts:batchCreate\x12\x87\x01\n" +
@@ -1283,7 +1489,8 @@ const file_drift_monitoring_v1_drift_proto_rawDesc = "" +
 	"\vUpdateDrift\x12'.drift_monitoring.v1.UpdateDriftRequest\x1a\x1a.drift_monitoring.v1.Drift\"F\x82\xd3\xe4\x93\x02@:\x05drift27/v1/experiments/{drift.experiment_id}/drifts/{drift.id}\x12\xb5\x01\n" +
 	"\x0fRenewDriftLease\x12+.drift_monitoring.v1.RenewDriftLeaseRequest\x1a,.drift_monitoring.v1.RenewDriftLeaseResponse\"G\x82\xd3\xe4\x93\x02A:\x01*\"</v1/experiments/{experiment_id}/drifts/{drift_id}:renewLease\x12\x89\x01\n" +
 	"\vDeleteDrift\x12'.drift_monitoring.v1.DeleteDriftRequest\x1a\x16.google.protobuf.Empty\"9\x82\xd3\xe4\x93\x023*1/v1/experiments/{experiment_id}/drifts/{drift_id}\x12\x98\x01\n" +
-	"\vWatchDrifts\x12'.drift_monitoring.v1.WatchDriftsRequest\x1a(.drift_monitoring.v1.WatchDriftsResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v1/experiments/{experiment_id}/drifts:watch0\x01b\x06proto3"
+	"\vWatchDrifts\x12'.drift_monitoring.v1.WatchDriftsRequest\x1a(.drift_monitoring.v1.WatchDriftsResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v1/experiments/{experiment_id}/drifts:watch0\x01\x12\x87\x01\n" +
+	"\fExportDrifts\x12(.drift_monitoring.v1.ExportDriftsRequest\x1a\x14.google.api.HttpBody\"5\x82\xd3\xe4\x93\x02/\x12-/v1/experiments/{experiment_id}/drifts:export0\x01b\x06proto3"
 
 var (
 	file_drift_monitoring_v1_drift_proto_rawDescOnce sync.Once
@@ -1297,78 +1504,85 @@ func file_drift_monitoring_v1_drift_proto_rawDescGZIP() []byte {
 	return file_drift_monitoring_v1_drift_proto_rawDescData
 }
 
-var file_drift_monitoring_v1_drift_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_drift_monitoring_v1_drift_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_drift_monitoring_v1_drift_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_drift_monitoring_v1_drift_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_drift_monitoring_v1_drift_proto_goTypes = []any{
-	(DriftStatus)(0),                  // 0: drift_monitoring.v1.DriftStatus
-	(DriftEventType)(0),               // 1: drift_monitoring.v1.DriftEventType
-	(*FeatureResult)(nil),             // 2: drift_monitoring.v1.FeatureResult
-	(*DriftResult)(nil),               // 3: drift_monitoring.v1.DriftResult
-	(*Drift)(nil),                     // 4: drift_monitoring.v1.Drift
-	(*CreateDriftRequest)(nil),        // 5: drift_monitoring.v1.CreateDriftRequest
-	(*BatchCreateDriftsRequest)(nil),  // 6: drift_monitoring.v1.BatchCreateDriftsRequest
-	(*BatchCreateDriftsResponse)(nil), // 7: drift_monitoring.v1.BatchCreateDriftsResponse
-	(*GetDriftRequest)(nil),           // 8: drift_monitoring.v1.GetDriftRequest
-	(*ListDriftsRequest)(nil),         // 9: drift_monitoring.v1.ListDriftsRequest
-	(*ListDriftsResponse)(nil),        // 10: drift_monitoring.v1.ListDriftsResponse
-	(*UpdateDriftRequest)(nil),        // 11: drift_monitoring.v1.UpdateDriftRequest
-	(*RenewDriftLeaseRequest)(nil),    // 12: drift_monitoring.v1.RenewDriftLeaseRequest
-	(*RenewDriftLeaseResponse)(nil),   // 13: drift_monitoring.v1.RenewDriftLeaseResponse
-	(*DeleteDriftRequest)(nil),        // 14: drift_monitoring.v1.DeleteDriftRequest
-	(*WatchDriftsRequest)(nil),        // 15: drift_monitoring.v1.WatchDriftsRequest
-	(*WatchDriftsResponse)(nil),       // 16: drift_monitoring.v1.WatchDriftsResponse
-	(*structpb.Struct)(nil),           // 17: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),     // 18: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 19: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),     // 20: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),             // 21: google.protobuf.Empty
+	(ExportFormat)(0),                 // 0: drift_monitoring.v1.ExportFormat
+	(DriftStatus)(0),                  // 1: drift_monitoring.v1.DriftStatus
+	(DriftEventType)(0),               // 2: drift_monitoring.v1.DriftEventType
+	(*ExportDriftsRequest)(nil),       // 3: drift_monitoring.v1.ExportDriftsRequest
+	(*ExportProgress)(nil),            // 4: drift_monitoring.v1.ExportProgress
+	(*FeatureResult)(nil),             // 5: drift_monitoring.v1.FeatureResult
+	(*DriftResult)(nil),               // 6: drift_monitoring.v1.DriftResult
+	(*Drift)(nil),                     // 7: drift_monitoring.v1.Drift
+	(*CreateDriftRequest)(nil),        // 8: drift_monitoring.v1.CreateDriftRequest
+	(*BatchCreateDriftsRequest)(nil),  // 9: drift_monitoring.v1.BatchCreateDriftsRequest
+	(*BatchCreateDriftsResponse)(nil), // 10: drift_monitoring.v1.BatchCreateDriftsResponse
+	(*GetDriftRequest)(nil),           // 11: drift_monitoring.v1.GetDriftRequest
+	(*ListDriftsRequest)(nil),         // 12: drift_monitoring.v1.ListDriftsRequest
+	(*ListDriftsResponse)(nil),        // 13: drift_monitoring.v1.ListDriftsResponse
+	(*UpdateDriftRequest)(nil),        // 14: drift_monitoring.v1.UpdateDriftRequest
+	(*RenewDriftLeaseRequest)(nil),    // 15: drift_monitoring.v1.RenewDriftLeaseRequest
+	(*RenewDriftLeaseResponse)(nil),   // 16: drift_monitoring.v1.RenewDriftLeaseResponse
+	(*DeleteDriftRequest)(nil),        // 17: drift_monitoring.v1.DeleteDriftRequest
+	(*WatchDriftsRequest)(nil),        // 18: drift_monitoring.v1.WatchDriftsRequest
+	(*WatchDriftsResponse)(nil),       // 19: drift_monitoring.v1.WatchDriftsResponse
+	(*structpb.Struct)(nil),           // 20: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),     // 21: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 22: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),     // 23: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),             // 24: google.protobuf.Empty
+	(*httpbody.HttpBody)(nil),         // 25: google.api.HttpBody
 }
 var file_drift_monitoring_v1_drift_proto_depIdxs = []int32{
-	17, // 0: drift_monitoring.v1.DriftResult.parameters:type_name -> google.protobuf.Struct
-	2,  // 1: drift_monitoring.v1.DriftResult.features:type_name -> drift_monitoring.v1.FeatureResult
-	0,  // 2: drift_monitoring.v1.Drift.status:type_name -> drift_monitoring.v1.DriftStatus
-	3,  // 3: drift_monitoring.v1.Drift.concept_drift:type_name -> drift_monitoring.v1.DriftResult
-	3,  // 4: drift_monitoring.v1.Drift.data_drift:type_name -> drift_monitoring.v1.DriftResult
-	3,  // 5: drift_monitoring.v1.Drift.result:type_name -> drift_monitoring.v1.DriftResult
-	18, // 6: drift_monitoring.v1.Drift.create_time:type_name -> google.protobuf.Timestamp
-	18, // 7: drift_monitoring.v1.Drift.start_time:type_name -> google.protobuf.Timestamp
-	18, // 8: drift_monitoring.v1.Drift.end_time:type_name -> google.protobuf.Timestamp
-	18, // 9: drift_monitoring.v1.Drift.update_time:type_name -> google.protobuf.Timestamp
-	19, // 10: drift_monitoring.v1.Drift.lease_duration:type_name -> google.protobuf.Duration
-	18, // 11: drift_monitoring.v1.Drift.lease_expire_time:type_name -> google.protobuf.Timestamp
-	4,  // 12: drift_monitoring.v1.CreateDriftRequest.drift:type_name -> drift_monitoring.v1.Drift
-	5,  // 13: drift_monitoring.v1.BatchCreateDriftsRequest.requests:type_name -> drift_monitoring.v1.CreateDriftRequest
-	4,  // 14: drift_monitoring.v1.BatchCreateDriftsResponse.drifts:type_name -> drift_monitoring.v1.Drift
-	4,  // 15: drift_monitoring.v1.ListDriftsResponse.drifts:type_name -> drift_monitoring.v1.Drift
-	4,  // 16: drift_monitoring.v1.UpdateDriftRequest.drift:type_name -> drift_monitoring.v1.Drift
-	20, // 17: drift_monitoring.v1.UpdateDriftRequest.update_mask:type_name -> google.protobuf.FieldMask
-	19, // 18: drift_monitoring.v1.RenewDriftLeaseRequest.lease_duration:type_name -> google.protobuf.Duration
-	0,  // 19: drift_monitoring.v1.RenewDriftLeaseResponse.status:type_name -> drift_monitoring.v1.DriftStatus
-	18, // 20: drift_monitoring.v1.RenewDriftLeaseResponse.lease_expire_time:type_name -> google.protobuf.Timestamp
-	1,  // 21: drift_monitoring.v1.WatchDriftsResponse.type:type_name -> drift_monitoring.v1.DriftEventType
-	4,  // 22: drift_monitoring.v1.WatchDriftsResponse.drift:type_name -> drift_monitoring.v1.Drift
-	18, // 23: drift_monitoring.v1.WatchDriftsResponse.event_time:type_name -> google.protobuf.Timestamp
-	5,  // 24: drift_monitoring.v1.DriftService.CreateDrift:input_type -> drift_monitoring.v1.CreateDriftRequest
-	6,  // 25: drift_monitoring.v1.DriftService.BatchCreateDrifts:input_type -> drift_monitoring.v1.BatchCreateDriftsRequest
-	8,  // 26: drift_monitoring.v1.DriftService.GetDrift:input_type -> drift_monitoring.v1.GetDriftRequest
-	9,  // 27: drift_monitoring.v1.DriftService.ListDrifts:input_type -> drift_monitoring.v1.ListDriftsRequest
-	11, // 28: drift_monitoring.v1.DriftService.UpdateDrift:input_type -> drift_monitoring.v1.UpdateDriftRequest
-	12, // 29: drift_monitoring.v1.DriftService.RenewDriftLease:input_type -> drift_monitoring.v1.RenewDriftLeaseRequest
-	14, // 30: drift_monitoring.v1.DriftService.DeleteDrift:input_type -> drift_monitoring.v1.DeleteDriftRequest
-	15, // 31: drift_monitoring.v1.DriftService.WatchDrifts:input_type -> drift_monitoring.v1.WatchDriftsRequest
-	4,  // 32: drift_monitoring.v1.DriftService.CreateDrift:output_type -> drift_monitoring.v1.Drift
-	7,  // 33: drift_monitoring.v1.DriftService.BatchCreateDrifts:output_type -> drift_monitoring.v1.BatchCreateDriftsResponse
-	4,  // 34: drift_monitoring.v1.DriftService.GetDrift:output_type -> drift_monitoring.v1.Drift
-	10, // 35: drift_monitoring.v1.DriftService.ListDrifts:output_type -> drift_monitoring.v1.ListDriftsResponse
-	4,  // 36: drift_monitoring.v1.DriftService.UpdateDrift:output_type -> drift_monitoring.v1.Drift
-	13, // 37: drift_monitoring.v1.DriftService.RenewDriftLease:output_type -> drift_monitoring.v1.RenewDriftLeaseResponse
-	21, // 38: drift_monitoring.v1.DriftService.DeleteDrift:output_type -> google.protobuf.Empty
-	16, // 39: drift_monitoring.v1.DriftService.WatchDrifts:output_type -> drift_monitoring.v1.WatchDriftsResponse
-	32, // [32:40] is the sub-list for method output_type
-	24, // [24:32] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	0,  // 0: drift_monitoring.v1.ExportDriftsRequest.format:type_name -> drift_monitoring.v1.ExportFormat
+	20, // 1: drift_monitoring.v1.DriftResult.parameters:type_name -> google.protobuf.Struct
+	5,  // 2: drift_monitoring.v1.DriftResult.features:type_name -> drift_monitoring.v1.FeatureResult
+	1,  // 3: drift_monitoring.v1.Drift.status:type_name -> drift_monitoring.v1.DriftStatus
+	6,  // 4: drift_monitoring.v1.Drift.concept_drift:type_name -> drift_monitoring.v1.DriftResult
+	6,  // 5: drift_monitoring.v1.Drift.data_drift:type_name -> drift_monitoring.v1.DriftResult
+	6,  // 6: drift_monitoring.v1.Drift.result:type_name -> drift_monitoring.v1.DriftResult
+	21, // 7: drift_monitoring.v1.Drift.create_time:type_name -> google.protobuf.Timestamp
+	21, // 8: drift_monitoring.v1.Drift.start_time:type_name -> google.protobuf.Timestamp
+	21, // 9: drift_monitoring.v1.Drift.end_time:type_name -> google.protobuf.Timestamp
+	21, // 10: drift_monitoring.v1.Drift.update_time:type_name -> google.protobuf.Timestamp
+	22, // 11: drift_monitoring.v1.Drift.lease_duration:type_name -> google.protobuf.Duration
+	21, // 12: drift_monitoring.v1.Drift.lease_expire_time:type_name -> google.protobuf.Timestamp
+	7,  // 13: drift_monitoring.v1.CreateDriftRequest.drift:type_name -> drift_monitoring.v1.Drift
+	8,  // 14: drift_monitoring.v1.BatchCreateDriftsRequest.requests:type_name -> drift_monitoring.v1.CreateDriftRequest
+	7,  // 15: drift_monitoring.v1.BatchCreateDriftsResponse.drifts:type_name -> drift_monitoring.v1.Drift
+	7,  // 16: drift_monitoring.v1.ListDriftsResponse.drifts:type_name -> drift_monitoring.v1.Drift
+	7,  // 17: drift_monitoring.v1.UpdateDriftRequest.drift:type_name -> drift_monitoring.v1.Drift
+	23, // 18: drift_monitoring.v1.UpdateDriftRequest.update_mask:type_name -> google.protobuf.FieldMask
+	22, // 19: drift_monitoring.v1.RenewDriftLeaseRequest.lease_duration:type_name -> google.protobuf.Duration
+	1,  // 20: drift_monitoring.v1.RenewDriftLeaseResponse.status:type_name -> drift_monitoring.v1.DriftStatus
+	21, // 21: drift_monitoring.v1.RenewDriftLeaseResponse.lease_expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 22: drift_monitoring.v1.WatchDriftsResponse.type:type_name -> drift_monitoring.v1.DriftEventType
+	7,  // 23: drift_monitoring.v1.WatchDriftsResponse.drift:type_name -> drift_monitoring.v1.Drift
+	21, // 24: drift_monitoring.v1.WatchDriftsResponse.event_time:type_name -> google.protobuf.Timestamp
+	8,  // 25: drift_monitoring.v1.DriftService.CreateDrift:input_type -> drift_monitoring.v1.CreateDriftRequest
+	9,  // 26: drift_monitoring.v1.DriftService.BatchCreateDrifts:input_type -> drift_monitoring.v1.BatchCreateDriftsRequest
+	11, // 27: drift_monitoring.v1.DriftService.GetDrift:input_type -> drift_monitoring.v1.GetDriftRequest
+	12, // 28: drift_monitoring.v1.DriftService.ListDrifts:input_type -> drift_monitoring.v1.ListDriftsRequest
+	14, // 29: drift_monitoring.v1.DriftService.UpdateDrift:input_type -> drift_monitoring.v1.UpdateDriftRequest
+	15, // 30: drift_monitoring.v1.DriftService.RenewDriftLease:input_type -> drift_monitoring.v1.RenewDriftLeaseRequest
+	17, // 31: drift_monitoring.v1.DriftService.DeleteDrift:input_type -> drift_monitoring.v1.DeleteDriftRequest
+	18, // 32: drift_monitoring.v1.DriftService.WatchDrifts:input_type -> drift_monitoring.v1.WatchDriftsRequest
+	3,  // 33: drift_monitoring.v1.DriftService.ExportDrifts:input_type -> drift_monitoring.v1.ExportDriftsRequest
+	7,  // 34: drift_monitoring.v1.DriftService.CreateDrift:output_type -> drift_monitoring.v1.Drift
+	10, // 35: drift_monitoring.v1.DriftService.BatchCreateDrifts:output_type -> drift_monitoring.v1.BatchCreateDriftsResponse
+	7,  // 36: drift_monitoring.v1.DriftService.GetDrift:output_type -> drift_monitoring.v1.Drift
+	13, // 37: drift_monitoring.v1.DriftService.ListDrifts:output_type -> drift_monitoring.v1.ListDriftsResponse
+	7,  // 38: drift_monitoring.v1.DriftService.UpdateDrift:output_type -> drift_monitoring.v1.Drift
+	16, // 39: drift_monitoring.v1.DriftService.RenewDriftLease:output_type -> drift_monitoring.v1.RenewDriftLeaseResponse
+	24, // 40: drift_monitoring.v1.DriftService.DeleteDrift:output_type -> google.protobuf.Empty
+	19, // 41: drift_monitoring.v1.DriftService.WatchDrifts:output_type -> drift_monitoring.v1.WatchDriftsResponse
+	25, // 42: drift_monitoring.v1.DriftService.ExportDrifts:output_type -> google.api.HttpBody
+	34, // [34:43] is the sub-list for method output_type
+	25, // [25:34] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_drift_monitoring_v1_drift_proto_init() }
@@ -1376,14 +1590,14 @@ func file_drift_monitoring_v1_drift_proto_init() {
 	if File_drift_monitoring_v1_drift_proto != nil {
 		return
 	}
-	file_drift_monitoring_v1_drift_proto_msgTypes[0].OneofWrappers = []any{}
+	file_drift_monitoring_v1_drift_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_drift_monitoring_v1_drift_proto_rawDesc), len(file_drift_monitoring_v1_drift_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   15,
+			NumEnums:      3,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

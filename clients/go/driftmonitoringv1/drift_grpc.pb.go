@@ -8,6 +8,7 @@ package driftmonitoringv1
 
 import (
 	context "context"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -28,6 +29,7 @@ const (
 	DriftService_RenewDriftLease_FullMethodName   = "/drift_monitoring.v1.DriftService/RenewDriftLease"
 	DriftService_DeleteDrift_FullMethodName       = "/drift_monitoring.v1.DriftService/DeleteDrift"
 	DriftService_WatchDrifts_FullMethodName       = "/drift_monitoring.v1.DriftService/WatchDrifts"
+	DriftService_ExportDrifts_FullMethodName      = "/drift_monitoring.v1.DriftService/ExportDrifts"
 )
 
 // DriftServiceClient is the client API for DriftService service.
@@ -75,6 +77,15 @@ type DriftServiceClient interface {
 	// with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
 	// OUT_OF_RANGE when the token is older than the retained event log.
 	WatchDrifts(ctx context.Context, in *WatchDriftsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchDriftsResponse], error)
+	// Streams the experiment's runs that match `filter` as one file (CSV, JSON Lines or Parquet), oldest
+	// first, in chunks the server builds a page at a time: it never holds the whole file. Needs READ.
+	// Concatenating the `data` of every message gives the file; every message has the same content_type
+	// (with `progress`, its extensions hold one ExportProgress). Runs created after the export started are
+	// not in it.
+	// REST: `GET /v1/experiments/{id}/drifts:export?format=EXPORT_FORMAT_CSV` answers with the file itself
+	// (Content-Type from the first message); an error after the first chunk ends the body early.
+	// INVALID_ARGUMENT for a bad filter or format, NOT_FOUND as for GetExperiment.
+	ExportDrifts(ctx context.Context, in *ExportDriftsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error)
 }
 
 type driftServiceClient struct {
@@ -174,6 +185,25 @@ func (c *driftServiceClient) WatchDrifts(ctx context.Context, in *WatchDriftsReq
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type DriftService_WatchDriftsClient = grpc.ServerStreamingClient[WatchDriftsResponse]
 
+func (c *driftServiceClient) ExportDrifts(ctx context.Context, in *ExportDriftsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &DriftService_ServiceDesc.Streams[1], DriftService_ExportDrifts_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportDriftsRequest, httpbody.HttpBody]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type DriftService_ExportDriftsClient = grpc.ServerStreamingClient[httpbody.HttpBody]
+
 // DriftServiceServer is the server API for DriftService service.
 // All implementations must embed UnimplementedDriftServiceServer
 // for forward compatibility.
@@ -219,6 +249,15 @@ type DriftServiceServer interface {
 	// with UNAUTHENTICATED once the caller's token has expired (nothing is sent after its exp), and with
 	// OUT_OF_RANGE when the token is older than the retained event log.
 	WatchDrifts(*WatchDriftsRequest, grpc.ServerStreamingServer[WatchDriftsResponse]) error
+	// Streams the experiment's runs that match `filter` as one file (CSV, JSON Lines or Parquet), oldest
+	// first, in chunks the server builds a page at a time: it never holds the whole file. Needs READ.
+	// Concatenating the `data` of every message gives the file; every message has the same content_type
+	// (with `progress`, its extensions hold one ExportProgress). Runs created after the export started are
+	// not in it.
+	// REST: `GET /v1/experiments/{id}/drifts:export?format=EXPORT_FORMAT_CSV` answers with the file itself
+	// (Content-Type from the first message); an error after the first chunk ends the body early.
+	// INVALID_ARGUMENT for a bad filter or format, NOT_FOUND as for GetExperiment.
+	ExportDrifts(*ExportDriftsRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error
 	mustEmbedUnimplementedDriftServiceServer()
 }
 
@@ -252,6 +291,9 @@ func (UnimplementedDriftServiceServer) DeleteDrift(context.Context, *DeleteDrift
 }
 func (UnimplementedDriftServiceServer) WatchDrifts(*WatchDriftsRequest, grpc.ServerStreamingServer[WatchDriftsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchDrifts not implemented")
+}
+func (UnimplementedDriftServiceServer) ExportDrifts(*ExportDriftsRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error {
+	return status.Error(codes.Unimplemented, "method ExportDrifts not implemented")
 }
 func (UnimplementedDriftServiceServer) mustEmbedUnimplementedDriftServiceServer() {}
 func (UnimplementedDriftServiceServer) testEmbeddedByValue()                      {}
@@ -411,6 +453,17 @@ func _DriftService_WatchDrifts_Handler(srv interface{}, stream grpc.ServerStream
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type DriftService_WatchDriftsServer = grpc.ServerStreamingServer[WatchDriftsResponse]
 
+func _DriftService_ExportDrifts_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportDriftsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(DriftServiceServer).ExportDrifts(m, &grpc.GenericServerStream[ExportDriftsRequest, httpbody.HttpBody]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type DriftService_ExportDriftsServer = grpc.ServerStreamingServer[httpbody.HttpBody]
+
 // DriftService_ServiceDesc is the grpc.ServiceDesc for DriftService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -451,6 +504,11 @@ var DriftService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "WatchDrifts",
 			Handler:       _DriftService_WatchDrifts_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ExportDrifts",
+			Handler:       _DriftService_ExportDrifts_Handler,
 			ServerStreams: true,
 		},
 	},

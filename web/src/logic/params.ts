@@ -1,6 +1,6 @@
 // Parameter paths (`concept_drift.parameters.a.b`) the charts and the CSV export work with.
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
-import type { Drift, DriftResult } from "@gen/drift_monitoring/v1/drift_pb";
+import type { Drift, DriftResult, FeatureResult } from "@gen/drift_monitoring/v1/drift_pb";
 import { detected, millis } from "./drifts";
 
 export const SECTIONS = ["concept_drift", "data_drift", "result"] as const;
@@ -137,4 +137,9 @@ export function driftRatePerDay(drifts: Drift[]): DayRate[] {
     days.set(day, entry);
   }
   return [...days.values()].sort((a, b) => (a.day < b.day ? -1 : 1));
+}
+
+/** Features with the largest statistic first (the most moved); ties (tests with only a p-value) by p-value. */
+export function byStatistic(features: readonly FeatureResult[]): FeatureResult[] {
+  return [...features].sort((a, b) => b.statistic - a.statistic || (a.pValue ?? 1) - (b.pValue ?? 1) || a.feature.localeCompare(b.feature));
 }

@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { describeError, type Api } from "../api";
 import type { Drift } from "@gen/drift_monitoring/v1/drift_pb";
 import { statusName } from "../logic/drifts";
-import { flatten, section, SECTIONS } from "../logic/params";
+import { byStatistic, flatten, section, SECTIONS } from "../logic/params";
 import { ErrorLine, time } from "./common";
 
 type Props = { api: Api; experimentId: string; driftId: string; known?: Drift; onClose: () => void };
@@ -46,8 +46,8 @@ export function DriftDetail({ api, experimentId, driftId, known, onClose }: Prop
                 )}
                 {result.features.length > 0 && (
                   <table class="compact"><caption>Features</caption>
-                    <thead><tr><th scope="col">Feature</th><th scope="col">Test</th><th scope="col">Statistic</th><th scope="col">p-value</th><th scope="col">Threshold</th><th scope="col">Drift</th></tr></thead>
-                    <tbody>{result.features.map((f) => (
+                    <thead><tr><th scope="col">Feature</th><th scope="col">Test</th><th scope="col" aria-sort="descending">Statistic ▼</th><th scope="col">p-value</th><th scope="col">Threshold</th><th scope="col">Drift</th></tr></thead>
+                    <tbody>{byStatistic(result.features).map((f) => (
                       <tr key={f.feature + f.test}><td>{f.feature}</td><td>{f.test}</td><td>{f.statistic.toPrecision(4)}</td>
                         <td>{f.pValue?.toPrecision(3) ?? "–"}</td><td>{f.threshold ?? "–"}</td><td class={f.detected ? "detected" : "clear"}>{f.detected ? "yes" : "no"}</td></tr>
                     ))}</tbody>

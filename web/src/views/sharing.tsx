@@ -1,8 +1,10 @@
 // Sharing (MANAGE only): the public flag and grants to users (by User.id) or entitlements (groups).
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { describeError, type Api } from "../api";
 import { AccessLevel, type Experiment, type Grant } from "@gen/drift_monitoring/v1/experiment_pb";
 import type { User } from "@gen/drift_monitoring/v1/user_pb";
+import type { AuditEvent } from "@gen/drift_monitoring/v1/audit_pb";
+import type { JsonObject } from "@bufbuild/protobuf";
 import { ErrorLine, levelName } from "./common";
 
 const LEVELS = [AccessLevel.READ, AccessLevel.EDIT, AccessLevel.MANAGE];
@@ -65,6 +67,7 @@ export function SharingTab({ api, experiment, onChange, user }: Props) {
           </tbody>
         </table>
       )}
+      <History api={api} experiment={experiment} />
       <form class="row" aria-label="add a grant" onSubmit={add}>
         <label>User id or entitlement{" "}
           <input name="entity" required value={entity} list="known-entities" placeholder="a user's id (they see it under their name) or urn:…" onInput={(e) => setEntity(e.currentTarget.value)} />
@@ -79,4 +82,48 @@ export function SharingTab({ api, experiment, onChange, user }: Props) {
       </form>
     </div>
   );
+}
+
+const HISTORY = 20;
+
+/** The experiment's audit trail, newest first (MANAGE and admins may read it): who changed what, when. */
+function History({ api, experiment }: { api: Api; experiment: Experiment }) {
+  const [entries, setEntries] = useState<AuditEvent[] | null>(null);
+  const [error, setError] = useState("");
+  // Re-read after every change of the experiment (its update_time moves with each one).
+  const changed = experiment.updateTime ? `${experiment.updateTime.seconds}.${experiment.updateTime.nanos}` : "";
+  useEffect(() => {
+    let live = true;
+    api.audit.listAuditEvents({ experimentId: experiment.id, pageSize: HISTORY })
+      .then((reply) => live && (setEntries(reply.auditEvents), setError("")))
+      .catch((e) => live && setError(describeError(e)));
+    return () => { live = false; };
+  }, [api, experiment.id, changed]);
+  return (
+    <section aria-label="history">
+      <h2>History</h2>
+      <ErrorLine error={error} />
+      {entries !== null && entries.length === 0 && <p>No recorded changes yet.</p>}
+      {entries !== null && entries.length > 0 && (
+        <table data-testid="audit">
+          <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Before</th><th scope="col">After</th></tr></thead>
+          <tbody>
+            {entries.map((entry) => (
+              <tr key={entry.id}>
+                <td>{entry.time ? new Date(Number(entry.time.seconds) * 1000).toISOString().replace(".000Z", "Z") : ""}</td>
+                <td>{entry.actorName || entry.actorId}{entry.adminOverride && " (admin)"}</td>
+                <td><code>{entry.action}</code>{entry.target && <> <code>{entry.target}</code></>}</td>
+                <td><Values values={entry.before} /></td>
+                <td><Values values={entry.after} /></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function Values({ values }: { values?: JsonObject }) {
+  return values ? <code class="audit-values">{JSON.stringify(values)}</code> : <span>—</span>;
 }

@@ -6,6 +6,8 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb.js";
+import type { HttpBodySchema } from "../../google/api/httpbody_pb.js";
+import { file_google_api_httpbody } from "../../google/api/httpbody_pb.js";
 import type { Duration, EmptySchema, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
@@ -14,7 +16,79 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file drift_monitoring/v1/drift.proto.
  */
 export const file_drift_monitoring_v1_drift: GenFile = /*@__PURE__*/
-  fileDesc("Ch9kcmlmdF9tb25pdG9yaW5nL3YxL2RyaWZ0LnByb3RvEhNkcmlmdF9tb25pdG9yaW5nLnYxIpsBCg1GZWF0dXJlUmVzdWx0Eg8KB2ZlYXR1cmUYASABKAkSDAoEdGVzdBgCIAEoCRIRCglzdGF0aXN0aWMYAyABKAESFAoHcF92YWx1ZRgEIAEoAUgAiAEBEhYKCXRocmVzaG9sZBgFIAEoAUgBiAEBEhAKCGRldGVjdGVkGAYgASgIQgoKCF9wX3ZhbHVlQgwKCl90aHJlc2hvbGQiggEKC0RyaWZ0UmVzdWx0EhAKCGRldGVjdGVkGAEgASgIEisKCnBhcmFtZXRlcnMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjQKCGZlYXR1cmVzGAMgAygLMiIuZHJpZnRfbW9uaXRvcmluZy52MS5GZWF0dXJlUmVzdWx0IrMFCgVEcmlmdBIQCgJpZBgBIAEoCUIE4kEBAxIbCg1leHBlcmltZW50X2lkGAIgASgJQgTiQQEDEhMKBW1vZGVsGAMgASgJQgTiQQECEjAKBnN0YXR1cxgEIAEoDjIgLmRyaWZ0X21vbml0b3JpbmcudjEuRHJpZnRTdGF0dXMSDAoEdGFncxgFIAMoCRI3Cg1jb25jZXB0X2RyaWZ0GAYgASgLMiAuZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdFJlc3VsdBI0CgpkYXRhX2RyaWZ0GAcgASgLMiAuZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdFJlc3VsdBIwCgZyZXN1bHQYCCABKAsyIC5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0UmVzdWx0EhUKDWVycm9yX21lc3NhZ2UYCSABKAkSNQoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEi4KCnN0YXJ0X3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1Cgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSFQoHY3JlYXRvchgOIAEoCUIE4kEBAxIxCg5sZWFzZV9kdXJhdGlvbhgPIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI7ChFsZWFzZV9leHBpcmVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSGwoNc3RhdHVzX3JlYXNvbhgRIAEoCUIE4kEBAyJ2ChJDcmVhdGVEcmlmdFJlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhIvCgVkcmlmdBgCIAEoCzIaLmRyaWZ0X21vbml0b3JpbmcudjEuRHJpZnRCBOJBAQISEgoKcmVxdWVzdF9pZBgDIAEoCSJ4ChhCYXRjaENyZWF0ZURyaWZ0c1JlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhI/CghyZXF1ZXN0cxgCIAMoCzInLmRyaWZ0X21vbml0b3JpbmcudjEuQ3JlYXRlRHJpZnRSZXF1ZXN0QgTiQQECIkcKGUJhdGNoQ3JlYXRlRHJpZnRzUmVzcG9uc2USKgoGZHJpZnRzGAEgAygLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdCJGCg9HZXREcmlmdFJlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhIWCghkcmlmdF9pZBgCIAEoCUIE4kEBAiJ5ChFMaXN0RHJpZnRzUmVxdWVzdBIbCg1leHBlcmltZW50X2lkGAEgASgJQgTiQQECEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEg4KBmZpbHRlchgEIAEoCRIQCghvcmRlcl9ieRgFIAEoCSJZChJMaXN0RHJpZnRzUmVzcG9uc2USKgoGZHJpZnRzGAEgAygLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkidgoSVXBkYXRlRHJpZnRSZXF1ZXN0Ei8KBWRyaWZ0GAEgASgLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdEIE4kEBAhIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2sigAEKFlJlbmV3RHJpZnRMZWFzZVJlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhIWCghkcmlmdF9pZBgCIAEoCUIE4kEBAhIxCg5sZWFzZV9kdXJhdGlvbhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKCAQoXUmVuZXdEcmlmdExlYXNlUmVzcG9uc2USMAoGc3RhdHVzGAEgASgOMiAuZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdFN0YXR1cxI1ChFsZWFzZV9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSQoSRGVsZXRlRHJpZnRSZXF1ZXN0EhsKDWV4cGVyaW1lbnRfaWQYASABKAlCBOJBAQISFgoIZHJpZnRfaWQYAiABKAlCBOJBAQIiRwoSV2F0Y2hEcmlmdHNSZXF1ZXN0EhsKDWV4cGVyaW1lbnRfaWQYASABKAlCBOJBAQISFAoMcmVzdW1lX3Rva2VuGAIgASgJIrkBChNXYXRjaERyaWZ0c1Jlc3BvbnNlEjEKBHR5cGUYASABKA4yIy5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0RXZlbnRUeXBlEikKBWRyaWZ0GAIgASgLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdBIUCgxyZXN1bWVfdG9rZW4YAyABKAkSLgoKZXZlbnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqkQEKC0RyaWZ0U3RhdHVzEhwKGERSSUZUX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFERSSUZUX1NUQVRVU19SVU5OSU5HEAESGgoWRFJJRlRfU1RBVFVTX0NPTVBMRVRFRBACEhcKE0RSSUZUX1NUQVRVU19GQUlMRUQQAxIVChFEUklGVF9TVEFUVVNfTE9TVBAEKqwBCg5EcmlmdEV2ZW50VHlwZRIgChxEUklGVF9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYRFJJRlRfRVZFTlRfVFlQRV9DUkVBVEVEEAESHAoYRFJJRlRfRVZFTlRfVFlQRV9VUERBVEVEEAISHAoYRFJJRlRfRVZFTlRfVFlQRV9ERUxFVEVEEAMSHgoaRFJJRlRfRVZFTlRfVFlQRV9IRUFSVEJFQVQQBDLkCQoMRHJpZnRTZXJ2aWNlEokBCgtDcmVhdGVEcmlmdBInLmRyaWZ0X21vbml0b3JpbmcudjEuQ3JlYXRlRHJpZnRSZXF1ZXN0GhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdCI1gtPkkwIvOgVkcmlmdCImL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50X2lkfS9kcmlmdHMSsQEKEUJhdGNoQ3JlYXRlRHJpZnRzEi0uZHJpZnRfbW9uaXRvcmluZy52MS5CYXRjaENyZWF0ZURyaWZ0c1JlcXVlc3QaLi5kcmlmdF9tb25pdG9yaW5nLnYxLkJhdGNoQ3JlYXRlRHJpZnRzUmVzcG9uc2UiPYLT5JMCNzoBKiIyL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50X2lkfS9kcmlmdHM6YmF0Y2hDcmVhdGUShwEKCEdldERyaWZ0EiQuZHJpZnRfbW9uaXRvcmluZy52MS5HZXREcmlmdFJlcXVlc3QaGi5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0IjmC0+STAjMSMS92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vZHJpZnRzL3tkcmlmdF9pZH0SjQEKCkxpc3REcmlmdHMSJi5kcmlmdF9tb25pdG9yaW5nLnYxLkxpc3REcmlmdHNSZXF1ZXN0GicuZHJpZnRfbW9uaXRvcmluZy52MS5MaXN0RHJpZnRzUmVzcG9uc2UiLoLT5JMCKBImL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50X2lkfS9kcmlmdHMSmgEKC1VwZGF0ZURyaWZ0EicuZHJpZnRfbW9uaXRvcmluZy52MS5VcGRhdGVEcmlmdFJlcXVlc3QaGi5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0IkaC0+STAkA6BWRyaWZ0MjcvdjEvZXhwZXJpbWVudHMve2RyaWZ0LmV4cGVyaW1lbnRfaWR9L2RyaWZ0cy97ZHJpZnQuaWR9ErUBCg9SZW5ld0RyaWZ0TGVhc2USKy5kcmlmdF9tb25pdG9yaW5nLnYxLlJlbmV3RHJpZnRMZWFzZVJlcXVlc3QaLC5kcmlmdF9tb25pdG9yaW5nLnYxLlJlbmV3RHJpZnRMZWFzZVJlc3BvbnNlIkeC0+STAkE6ASoiPC92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vZHJpZnRzL3tkcmlmdF9pZH06cmVuZXdMZWFzZRKJAQoLRGVsZXRlRHJpZnQSJy5kcmlmdF9tb25pdG9yaW5nLnYxLkRlbGV0ZURyaWZ0UmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSI5gtPkkwIzKjEvdjEvZXhwZXJpbWVudHMve2V4cGVyaW1lbnRfaWR9L2RyaWZ0cy97ZHJpZnRfaWR9EpgBCgtXYXRjaERyaWZ0cxInLmRyaWZ0X21vbml0b3JpbmcudjEuV2F0Y2hEcmlmdHNSZXF1ZXN0GiguZHJpZnRfbW9uaXRvcmluZy52MS5XYXRjaERyaWZ0c1Jlc3BvbnNlIjSC0+STAi4SLC92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vZHJpZnRzOndhdGNoMAFiBnByb3RvMw", [file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch9kcmlmdF9tb25pdG9yaW5nL3YxL2RyaWZ0LnByb3RvEhNkcmlmdF9tb25pdG9yaW5nLnYxIqoBChNFeHBvcnREcmlmdHNSZXF1ZXN0EhsKDWV4cGVyaW1lbnRfaWQYASABKAlCBOJBAQISDgoGZmlsdGVyGAIgASgJEjcKBmZvcm1hdBgDIAEoDjIhLmRyaWZ0X21vbml0b3JpbmcudjEuRXhwb3J0Rm9ybWF0QgTiQQECEhsKE2Nzdl9yb3dfcGVyX2ZlYXR1cmUYBCABKAgSEAoIcHJvZ3Jlc3MYBSABKAgiPgoORXhwb3J0UHJvZ3Jlc3MSFQoNcnVuc19leHBvcnRlZBgBIAEoAxIVCg1mcmFjdGlvbl9kb25lGAIgASgBIpsBCg1GZWF0dXJlUmVzdWx0Eg8KB2ZlYXR1cmUYASABKAkSDAoEdGVzdBgCIAEoCRIRCglzdGF0aXN0aWMYAyABKAESFAoHcF92YWx1ZRgEIAEoAUgAiAEBEhYKCXRocmVzaG9sZBgFIAEoAUgBiAEBEhAKCGRldGVjdGVkGAYgASgIQgoKCF9wX3ZhbHVlQgwKCl90aHJlc2hvbGQiggEKC0RyaWZ0UmVzdWx0EhAKCGRldGVjdGVkGAEgASgIEisKCnBhcmFtZXRlcnMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjQKCGZlYXR1cmVzGAMgAygLMiIuZHJpZnRfbW9uaXRvcmluZy52MS5GZWF0dXJlUmVzdWx0IrMFCgVEcmlmdBIQCgJpZBgBIAEoCUIE4kEBAxIbCg1leHBlcmltZW50X2lkGAIgASgJQgTiQQEDEhMKBW1vZGVsGAMgASgJQgTiQQECEjAKBnN0YXR1cxgEIAEoDjIgLmRyaWZ0X21vbml0b3JpbmcudjEuRHJpZnRTdGF0dXMSDAoEdGFncxgFIAMoCRI3Cg1jb25jZXB0X2RyaWZ0GAYgASgLMiAuZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdFJlc3VsdBI0CgpkYXRhX2RyaWZ0GAcgASgLMiAuZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdFJlc3VsdBIwCgZyZXN1bHQYCCABKAsyIC5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0UmVzdWx0EhUKDWVycm9yX21lc3NhZ2UYCSABKAkSNQoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEi4KCnN0YXJ0X3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1Cgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSFQoHY3JlYXRvchgOIAEoCUIE4kEBAxIxCg5sZWFzZV9kdXJhdGlvbhgPIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI7ChFsZWFzZV9leHBpcmVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSGwoNc3RhdHVzX3JlYXNvbhgRIAEoCUIE4kEBAyJ2ChJDcmVhdGVEcmlmdFJlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhIvCgVkcmlmdBgCIAEoCzIaLmRyaWZ0X21vbml0b3JpbmcudjEuRHJpZnRCBOJBAQISEgoKcmVxdWVzdF9pZBgDIAEoCSJ4ChhCYXRjaENyZWF0ZURyaWZ0c1JlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhI/CghyZXF1ZXN0cxgCIAMoCzInLmRyaWZ0X21vbml0b3JpbmcudjEuQ3JlYXRlRHJpZnRSZXF1ZXN0QgTiQQECIkcKGUJhdGNoQ3JlYXRlRHJpZnRzUmVzcG9uc2USKgoGZHJpZnRzGAEgAygLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdCJGCg9HZXREcmlmdFJlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhIWCghkcmlmdF9pZBgCIAEoCUIE4kEBAiJ5ChFMaXN0RHJpZnRzUmVxdWVzdBIbCg1leHBlcmltZW50X2lkGAEgASgJQgTiQQECEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEg4KBmZpbHRlchgEIAEoCRIQCghvcmRlcl9ieRgFIAEoCSJZChJMaXN0RHJpZnRzUmVzcG9uc2USKgoGZHJpZnRzGAEgAygLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkidgoSVXBkYXRlRHJpZnRSZXF1ZXN0Ei8KBWRyaWZ0GAEgASgLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdEIE4kEBAhIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2sigAEKFlJlbmV3RHJpZnRMZWFzZVJlcXVlc3QSGwoNZXhwZXJpbWVudF9pZBgBIAEoCUIE4kEBAhIWCghkcmlmdF9pZBgCIAEoCUIE4kEBAhIxCg5sZWFzZV9kdXJhdGlvbhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKCAQoXUmVuZXdEcmlmdExlYXNlUmVzcG9uc2USMAoGc3RhdHVzGAEgASgOMiAuZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdFN0YXR1cxI1ChFsZWFzZV9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSQoSRGVsZXRlRHJpZnRSZXF1ZXN0EhsKDWV4cGVyaW1lbnRfaWQYASABKAlCBOJBAQISFgoIZHJpZnRfaWQYAiABKAlCBOJBAQIiRwoSV2F0Y2hEcmlmdHNSZXF1ZXN0EhsKDWV4cGVyaW1lbnRfaWQYASABKAlCBOJBAQISFAoMcmVzdW1lX3Rva2VuGAIgASgJIrkBChNXYXRjaERyaWZ0c1Jlc3BvbnNlEjEKBHR5cGUYASABKA4yIy5kcmlmdF9tb25pdG9yaW5nLnYxLkRyaWZ0RXZlbnRUeXBlEikKBWRyaWZ0GAIgASgLMhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdBIUCgxyZXN1bWVfdG9rZW4YAyABKAkSLgoKZXZlbnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqfQoMRXhwb3J0Rm9ybWF0Eh0KGUVYUE9SVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIVChFFWFBPUlRfRk9STUFUX0NTVhABEhwKGEVYUE9SVF9GT1JNQVRfSlNPTl9MSU5FUxACEhkKFUVYUE9SVF9GT1JNQVRfUEFSUVVFVBADKpEBCgtEcmlmdFN0YXR1cxIcChhEUklGVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChREUklGVF9TVEFUVVNfUlVOTklORxABEhoKFkRSSUZUX1NUQVRVU19DT01QTEVURUQQAhIXChNEUklGVF9TVEFUVVNfRkFJTEVEEAMSFQoRRFJJRlRfU1RBVFVTX0xPU1QQBCqsAQoORHJpZnRFdmVudFR5cGUSIAocRFJJRlRfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhwKGERSSUZUX0VWRU5UX1RZUEVfQ1JFQVRFRBABEhwKGERSSUZUX0VWRU5UX1RZUEVfVVBEQVRFRBACEhwKGERSSUZUX0VWRU5UX1RZUEVfREVMRVRFRBADEh4KGkRSSUZUX0VWRU5UX1RZUEVfSEVBUlRCRUFUEAQy7goKDERyaWZ0U2VydmljZRKJAQoLQ3JlYXRlRHJpZnQSJy5kcmlmdF9tb25pdG9yaW5nLnYxLkNyZWF0ZURyaWZ0UmVxdWVzdBoaLmRyaWZ0X21vbml0b3JpbmcudjEuRHJpZnQiNYLT5JMCLzoFZHJpZnQiJi92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vZHJpZnRzErEBChFCYXRjaENyZWF0ZURyaWZ0cxItLmRyaWZ0X21vbml0b3JpbmcudjEuQmF0Y2hDcmVhdGVEcmlmdHNSZXF1ZXN0Gi4uZHJpZnRfbW9uaXRvcmluZy52MS5CYXRjaENyZWF0ZURyaWZ0c1Jlc3BvbnNlIj2C0+STAjc6ASoiMi92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vZHJpZnRzOmJhdGNoQ3JlYXRlEocBCghHZXREcmlmdBIkLmRyaWZ0X21vbml0b3JpbmcudjEuR2V0RHJpZnRSZXF1ZXN0GhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdCI5gtPkkwIzEjEvdjEvZXhwZXJpbWVudHMve2V4cGVyaW1lbnRfaWR9L2RyaWZ0cy97ZHJpZnRfaWR9Eo0BCgpMaXN0RHJpZnRzEiYuZHJpZnRfbW9uaXRvcmluZy52MS5MaXN0RHJpZnRzUmVxdWVzdBonLmRyaWZ0X21vbml0b3JpbmcudjEuTGlzdERyaWZ0c1Jlc3BvbnNlIi6C0+STAigSJi92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vZHJpZnRzEpoBCgtVcGRhdGVEcmlmdBInLmRyaWZ0X21vbml0b3JpbmcudjEuVXBkYXRlRHJpZnRSZXF1ZXN0GhouZHJpZnRfbW9uaXRvcmluZy52MS5EcmlmdCJGgtPkkwJAOgVkcmlmdDI3L3YxL2V4cGVyaW1lbnRzL3tkcmlmdC5leHBlcmltZW50X2lkfS9kcmlmdHMve2RyaWZ0LmlkfRK1AQoPUmVuZXdEcmlmdExlYXNlEisuZHJpZnRfbW9uaXRvcmluZy52MS5SZW5ld0RyaWZ0TGVhc2VSZXF1ZXN0GiwuZHJpZnRfbW9uaXRvcmluZy52MS5SZW5ld0RyaWZ0TGVhc2VSZXNwb25zZSJHgtPkkwJBOgEqIjwvdjEvZXhwZXJpbWVudHMve2V4cGVyaW1lbnRfaWR9L2RyaWZ0cy97ZHJpZnRfaWR9OnJlbmV3TGVhc2USiQEKC0RlbGV0ZURyaWZ0EicuZHJpZnRfbW9uaXRvcmluZy52MS5EZWxldGVEcmlmdFJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkiOYLT5JMCMyoxL3YxL2V4cGVyaW1lbnRzL3tleHBlcmltZW50X2lkfS9kcmlmdHMve2RyaWZ0X2lkfRKYAQoLV2F0Y2hEcmlmdHMSJy5kcmlmdF9tb25pdG9yaW5nLnYxLldhdGNoRHJpZnRzUmVxdWVzdBooLmRyaWZ0X21vbml0b3JpbmcudjEuV2F0Y2hEcmlmdHNSZXNwb25zZSI0gtPkkwIuEiwvdjEvZXhwZXJpbWVudHMve2V4cGVyaW1lbnRfaWR9L2RyaWZ0czp3YXRjaDABEocBCgxFeHBvcnREcmlmdHMSKC5kcmlmdF9tb25pdG9yaW5nLnYxLkV4cG9ydERyaWZ0c1JlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IjWC0+STAi8SLS92MS9leHBlcmltZW50cy97ZXhwZXJpbWVudF9pZH0vZHJpZnRzOmV4cG9ydDABYgZwcm90bzM", [file_google_api_annotations, file_google_api_field_behavior, file_google_api_httpbody, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message drift_monitoring.v1.ExportDriftsRequest
+ */
+export type ExportDriftsRequest = Message<"drift_monitoring.v1.ExportDriftsRequest"> & {
+  /**
+   * @generated from field: string experiment_id = 1;
+   */
+  experimentId: string;
+
+  /**
+   * As in ListDrifts (docs/api.md); empty exports every run.
+   *
+   * @generated from field: string filter = 2;
+   */
+  filter: string;
+
+  /**
+   * @generated from field: drift_monitoring.v1.ExportFormat format = 3;
+   */
+  format: ExportFormat;
+
+  /**
+   * CSV only: one row per feature result of each run instead of one row per run (docs/data.md).
+   *
+   * @generated from field: bool csv_row_per_feature = 4;
+   */
+  csvRowPerFeature: boolean;
+
+  /**
+   * Put an ExportProgress in each message's extensions (and send one message per page at least). For gRPC
+   * callers only: Envoy's REST transcoding resets a stream whose HttpBody carries extensions.
+   *
+   * @generated from field: bool progress = 5;
+   */
+  progress: boolean;
+};
+
+/**
+ * Describes the message drift_monitoring.v1.ExportDriftsRequest.
+ * Use `create(ExportDriftsRequestSchema)` to create a new message.
+ */
+export const ExportDriftsRequestSchema: GenMessage<ExportDriftsRequest> = /*@__PURE__*/
+  messageDesc(file_drift_monitoring_v1_drift, 0);
+
+/**
+ * In every ExportDrifts message's extensions: how far the export is.
+ *
+ * @generated from message drift_monitoring.v1.ExportProgress
+ */
+export type ExportProgress = Message<"drift_monitoring.v1.ExportProgress"> & {
+  /**
+   * Runs written to the file so far (this message included).
+   *
+   * @generated from field: int64 runs_exported = 1;
+   */
+  runsExported: bigint;
+
+  /**
+   * Share of the experiment's runs (in creation order) the export has gone through, 0 to 1.
+   *
+   * @generated from field: double fraction_done = 2;
+   */
+  fractionDone: number;
+};
+
+/**
+ * Describes the message drift_monitoring.v1.ExportProgress.
+ * Use `create(ExportProgressSchema)` to create a new message.
+ */
+export const ExportProgressSchema: GenMessage<ExportProgress> = /*@__PURE__*/
+  messageDesc(file_drift_monitoring_v1_drift, 1);
 
 /**
  * The outcome of one statistical test on one feature.
@@ -64,7 +138,7 @@ export type FeatureResult = Message<"drift_monitoring.v1.FeatureResult"> & {
  * Use `create(FeatureResultSchema)` to create a new message.
  */
 export const FeatureResultSchema: GenMessage<FeatureResult> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 0);
+  messageDesc(file_drift_monitoring_v1_drift, 2);
 
 /**
  * The verdict of one kind of drift detection.
@@ -99,7 +173,7 @@ export type DriftResult = Message<"drift_monitoring.v1.DriftResult"> & {
  * Use `create(DriftResultSchema)` to create a new message.
  */
 export const DriftResultSchema: GenMessage<DriftResult> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 1);
+  messageDesc(file_drift_monitoring_v1_drift, 3);
 
 /**
  * @generated from message drift_monitoring.v1.Drift
@@ -220,7 +294,7 @@ export type Drift = Message<"drift_monitoring.v1.Drift"> & {
  * Use `create(DriftSchema)` to create a new message.
  */
 export const DriftSchema: GenMessage<Drift> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 2);
+  messageDesc(file_drift_monitoring_v1_drift, 4);
 
 /**
  * @generated from message drift_monitoring.v1.CreateDriftRequest
@@ -249,7 +323,7 @@ export type CreateDriftRequest = Message<"drift_monitoring.v1.CreateDriftRequest
  * Use `create(CreateDriftRequestSchema)` to create a new message.
  */
 export const CreateDriftRequestSchema: GenMessage<CreateDriftRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 3);
+  messageDesc(file_drift_monitoring_v1_drift, 5);
 
 /**
  * @generated from message drift_monitoring.v1.BatchCreateDriftsRequest
@@ -273,7 +347,7 @@ export type BatchCreateDriftsRequest = Message<"drift_monitoring.v1.BatchCreateD
  * Use `create(BatchCreateDriftsRequestSchema)` to create a new message.
  */
 export const BatchCreateDriftsRequestSchema: GenMessage<BatchCreateDriftsRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 4);
+  messageDesc(file_drift_monitoring_v1_drift, 6);
 
 /**
  * @generated from message drift_monitoring.v1.BatchCreateDriftsResponse
@@ -292,7 +366,7 @@ export type BatchCreateDriftsResponse = Message<"drift_monitoring.v1.BatchCreate
  * Use `create(BatchCreateDriftsResponseSchema)` to create a new message.
  */
 export const BatchCreateDriftsResponseSchema: GenMessage<BatchCreateDriftsResponse> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 5);
+  messageDesc(file_drift_monitoring_v1_drift, 7);
 
 /**
  * @generated from message drift_monitoring.v1.GetDriftRequest
@@ -314,7 +388,7 @@ export type GetDriftRequest = Message<"drift_monitoring.v1.GetDriftRequest"> & {
  * Use `create(GetDriftRequestSchema)` to create a new message.
  */
 export const GetDriftRequestSchema: GenMessage<GetDriftRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 6);
+  messageDesc(file_drift_monitoring_v1_drift, 8);
 
 /**
  * @generated from message drift_monitoring.v1.ListDriftsRequest
@@ -359,7 +433,7 @@ export type ListDriftsRequest = Message<"drift_monitoring.v1.ListDriftsRequest">
  * Use `create(ListDriftsRequestSchema)` to create a new message.
  */
 export const ListDriftsRequestSchema: GenMessage<ListDriftsRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 7);
+  messageDesc(file_drift_monitoring_v1_drift, 9);
 
 /**
  * @generated from message drift_monitoring.v1.ListDriftsResponse
@@ -383,7 +457,7 @@ export type ListDriftsResponse = Message<"drift_monitoring.v1.ListDriftsResponse
  * Use `create(ListDriftsResponseSchema)` to create a new message.
  */
 export const ListDriftsResponseSchema: GenMessage<ListDriftsResponse> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 8);
+  messageDesc(file_drift_monitoring_v1_drift, 10);
 
 /**
  * @generated from message drift_monitoring.v1.UpdateDriftRequest
@@ -409,7 +483,7 @@ export type UpdateDriftRequest = Message<"drift_monitoring.v1.UpdateDriftRequest
  * Use `create(UpdateDriftRequestSchema)` to create a new message.
  */
 export const UpdateDriftRequestSchema: GenMessage<UpdateDriftRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 9);
+  messageDesc(file_drift_monitoring_v1_drift, 11);
 
 /**
  * @generated from message drift_monitoring.v1.RenewDriftLeaseRequest
@@ -439,7 +513,7 @@ export type RenewDriftLeaseRequest = Message<"drift_monitoring.v1.RenewDriftLeas
  * Use `create(RenewDriftLeaseRequestSchema)` to create a new message.
  */
 export const RenewDriftLeaseRequestSchema: GenMessage<RenewDriftLeaseRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 10);
+  messageDesc(file_drift_monitoring_v1_drift, 12);
 
 /**
  * @generated from message drift_monitoring.v1.RenewDriftLeaseResponse
@@ -463,7 +537,7 @@ export type RenewDriftLeaseResponse = Message<"drift_monitoring.v1.RenewDriftLea
  * Use `create(RenewDriftLeaseResponseSchema)` to create a new message.
  */
 export const RenewDriftLeaseResponseSchema: GenMessage<RenewDriftLeaseResponse> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 11);
+  messageDesc(file_drift_monitoring_v1_drift, 13);
 
 /**
  * @generated from message drift_monitoring.v1.DeleteDriftRequest
@@ -485,7 +559,7 @@ export type DeleteDriftRequest = Message<"drift_monitoring.v1.DeleteDriftRequest
  * Use `create(DeleteDriftRequestSchema)` to create a new message.
  */
 export const DeleteDriftRequestSchema: GenMessage<DeleteDriftRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 12);
+  messageDesc(file_drift_monitoring_v1_drift, 14);
 
 /**
  * @generated from message drift_monitoring.v1.WatchDriftsRequest
@@ -509,7 +583,7 @@ export type WatchDriftsRequest = Message<"drift_monitoring.v1.WatchDriftsRequest
  * Use `create(WatchDriftsRequestSchema)` to create a new message.
  */
 export const WatchDriftsRequestSchema: GenMessage<WatchDriftsRequest> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 13);
+  messageDesc(file_drift_monitoring_v1_drift, 15);
 
 /**
  * @generated from message drift_monitoring.v1.WatchDriftsResponse
@@ -545,7 +619,44 @@ export type WatchDriftsResponse = Message<"drift_monitoring.v1.WatchDriftsRespon
  * Use `create(WatchDriftsResponseSchema)` to create a new message.
  */
 export const WatchDriftsResponseSchema: GenMessage<WatchDriftsResponse> = /*@__PURE__*/
-  messageDesc(file_drift_monitoring_v1_drift, 14);
+  messageDesc(file_drift_monitoring_v1_drift, 16);
+
+/**
+ * @generated from enum drift_monitoring.v1.ExportFormat
+ */
+export enum ExportFormat {
+  /**
+   * @generated from enum value: EXPORT_FORMAT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * RFC 4180, UTF-8, a header row; one row per run (or per feature result, csv_row_per_feature).
+   *
+   * @generated from enum value: EXPORT_FORMAT_CSV = 1;
+   */
+  CSV = 1,
+
+  /**
+   * One JSON object per line: each run as the API's JSON mapping of Drift (proto field names).
+   *
+   * @generated from enum value: EXPORT_FORMAT_JSON_LINES = 2;
+   */
+  JSON_LINES = 2,
+
+  /**
+   * Apache Parquet, one row per run, a row group per page of runs.
+   *
+   * @generated from enum value: EXPORT_FORMAT_PARQUET = 3;
+   */
+  PARQUET = 3,
+}
+
+/**
+ * Describes the enum drift_monitoring.v1.ExportFormat.
+ */
+export const ExportFormatSchema: GenEnum<ExportFormat> = /*@__PURE__*/
+  enumDesc(file_drift_monitoring_v1_drift, 0);
 
 /**
  * @generated from enum drift_monitoring.v1.DriftStatus
@@ -590,7 +701,7 @@ export enum DriftStatus {
  * Describes the enum drift_monitoring.v1.DriftStatus.
  */
 export const DriftStatusSchema: GenEnum<DriftStatus> = /*@__PURE__*/
-  enumDesc(file_drift_monitoring_v1_drift, 0);
+  enumDesc(file_drift_monitoring_v1_drift, 1);
 
 /**
  * @generated from enum drift_monitoring.v1.DriftEventType
@@ -630,7 +741,7 @@ export enum DriftEventType {
  * Describes the enum drift_monitoring.v1.DriftEventType.
  */
 export const DriftEventTypeSchema: GenEnum<DriftEventType> = /*@__PURE__*/
-  enumDesc(file_drift_monitoring_v1_drift, 1);
+  enumDesc(file_drift_monitoring_v1_drift, 2);
 
 /**
  * Drifts are the runs of a drift-detection job, recorded inside an experiment.
@@ -740,6 +851,23 @@ export const DriftService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchDriftsRequestSchema;
     output: typeof WatchDriftsResponseSchema;
+  },
+  /**
+   * Streams the experiment's runs that match `filter` as one file (CSV, JSON Lines or Parquet), oldest
+   * first, in chunks the server builds a page at a time: it never holds the whole file. Needs READ.
+   * Concatenating the `data` of every message gives the file; every message has the same content_type
+   * (with `progress`, its extensions hold one ExportProgress). Runs created after the export started are
+   * not in it.
+   * REST: `GET /v1/experiments/{id}/drifts:export?format=EXPORT_FORMAT_CSV` answers with the file itself
+   * (Content-Type from the first message); an error after the first chunk ends the body early.
+   * INVALID_ARGUMENT for a bad filter or format, NOT_FOUND as for GetExperiment.
+   *
+   * @generated from rpc drift_monitoring.v1.DriftService.ExportDrifts
+   */
+  exportDrifts: {
+    methodKind: "server_streaming";
+    input: typeof ExportDriftsRequestSchema;
+    output: typeof HttpBodySchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_drift_monitoring_v1_drift, 0);

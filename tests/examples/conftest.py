@@ -1,0 +1,1 @@
+from tests.client.conftest import client, settings  # noqa: F401
