@@ -42,6 +42,7 @@ TIMED = "timed"
 CONCURRENT = 4  # passes at once: each holds a database thread, which requests need too
 FULL = "full"
 SAFETY_EVERY = 12  # every this many timed passes, all rules (a process killed before evaluating its own write)
+FRESH_RULE = "__rule"  # on a notification just inserted here: its rule (never stored)
 TYPES = {"FIRING": "alert.firing", "REPEAT": "alert.repeat", "RESOLVED": "alert.resolved"}
 
 
@@ -72,6 +73,7 @@ class Evaluator:
         self._running: set[Any] = set()  # experiments (and FULL) with a pass under way
         self._slots = asyncio.Semaphore(CONCURRENT)
         self._timed_passes = 0
+        self._experiment_names: dict[ObjectId, dict[str, Any]] = {}  # for payloads; a rename shows up after a restart
         self._made = threading.local()  # passes run on several database threads at once: each its own list
 
     def on_events(self, events: Iterable[LogEvent]) -> None:
@@ -219,7 +221,11 @@ class Evaluator:
         """Insert the notification (the outbox entry); 0 when another process (or an earlier pass) did."""
         message_id = delivery_id(rule["_id"], key, state["episode"], kind)
         base_kind = kind.split("-", 1)[0]
-        experiment = Experiment._get_collection().find_one({"_id": rule["experiment"]}, {"name": 1}) or {}
+        experiment = self._experiment_names.get(rule["experiment"])
+        if experiment is None:
+            experiment = self._experiment_names[rule["experiment"]] = Experiment._get_collection().find_one({"_id": rule["experiment"]}, {"name": 1}) or {}
+            if len(self._experiment_names) > 10_000:
+                self._experiment_names.clear()
         payload = {
             "type": TYPES[base_kind],
             "timestamp": moment.isoformat().replace("+00:00", "Z"),
@@ -247,5 +253,6 @@ class Evaluator:
                 return 0
             raise
         metrics.alert_notified(base_kind)
-        self._made.docs.append(doc)
+        # Handed to this process's outbox as stored, with its rule: its first attempt needs no read.
+        self._made.docs.append({**doc, FRESH_RULE: rule})
         return 1

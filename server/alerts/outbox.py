@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from server import metrics
 from server.alerts import channels, rules
+from server.alerts.evaluator import FRESH_RULE
 from server.db import Database, is_duplicate, now
 from server.models import AlertClaim, AlertNotification, AlertRule, conform
 from server.settings import Settings
@@ -130,10 +131,16 @@ class Outbox:
                 notifications.update_one({"_id": doc["_id"]}, {"$set": {"attempt": attempt + 1}})
                 return "taken over"
             return "claimed elsewhere"
-        current = notifications.find_one({"_id": doc["_id"]})
-        if current is None or current["status"] != "PENDING" or current.get("attempt", 0) != attempt:
-            return "settled"
-        rule = AlertRule._get_collection().find_one({"_id": current["rule"]})
+        fresh_rule = doc.pop(FRESH_RULE, None)
+        if fresh_rule is not None and attempt == 0:
+            # Inserted by this process's evaluator a moment ago, and attempt 0 is ours: nobody else can have
+            # sent or settled it, so neither it nor its rule needs reading again.
+            current, rule = doc, fresh_rule
+        else:
+            current = notifications.find_one({"_id": doc["_id"]})
+            if current is None or current["status"] != "PENDING" or current.get("attempt", 0) != attempt:
+                return "settled"
+            rule = AlertRule._get_collection().find_one({"_id": current["rule"]})
         moment = now()
         if rule is None:
             outcome = channels.Outcome(False, False, 0, "the rule was deleted")
