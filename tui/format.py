@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from google.protobuf import json_format
@@ -75,8 +76,20 @@ def pretty(value: Any) -> str:
     return json.dumps(tidy(value), indent=2, sort_keys=True, ensure_ascii=False)
 
 
+FEATURE = re.compile(r"^(concept_drift|data_drift|result)\.features\[(.*)\]\.(statistic|p_value)$")
+# At most this many features per run offer their statistic as a chart (a run may have 10,000).
+MAX_FEATURES = 50
+
+
 def parameter(drift: drift_pb2.Drift, path: str) -> float | None:
-    """The number at a dotted path such as `data_drift.parameters.drifted_features`, if there is one."""
+    """The number at a dotted path such as `data_drift.parameters.drifted_features`, if there is one; or
+    one feature's result, `data_drift.features[age].statistic` (the web view's syntax)."""
+    if match := FEATURE.match(path):
+        field, name, measure = match.groups()
+        for feature in getattr(drift, field).features if drift.HasField(field) else ():
+            if feature.feature == name:
+                return None if measure == "p_value" and not feature.HasField("p_value") else float(getattr(feature, measure))
+        return None
     head, _, rest = path.partition(".")
     if head not in RESULTS or not drift.HasField(head):
         return None
@@ -109,3 +122,10 @@ def by_statistic(features):
     """Features with the largest statistic first (the most moved); ties, e.g. tests that give only a
     p-value, by the smallest p-value."""
     return sorted(features, key=lambda f: (-f.statistic, f.p_value if f.HasField("p_value") else 1.0, f.feature))
+
+
+def feature_paths(drift: drift_pb2.Drift) -> list[str]:
+    """`data_drift.features[age].statistic` for each feature of a run (the first MAX_FEATURES), to chart one
+    feature's statistic over runs."""
+    return [f"{field}.features[{f.feature}].statistic" for field in RESULTS if drift.HasField(field)
+            for f in getattr(drift, field).features[:MAX_FEATURES]]

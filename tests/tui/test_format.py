@@ -44,3 +44,14 @@ def test_drift_monitor_tui_subcommand_starts_the_dashboard_lazily():
     # The rest of the command line must not import Textual.
     check = "import sys, drift_monitoring.cli; assert 'textual' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", check], cwd=ROOT, timeout=60).returncode == 0
+
+
+def test_one_features_statistic_over_runs():
+    runs = [drift("m", minute=i, data=True) for i in range(3)]
+    for i, run in enumerate(runs):
+        run.data_drift.features[0].statistic = 0.1 * (i + 1)
+    path = "data_drift.features[age].statistic"
+    assert path in fmt.feature_paths(runs[0])
+    assert [round(point.y, 6) for point in parameter_series(runs, path)] == [0.1, 0.2, 0.3]
+    assert fmt.parameter(runs[0], "data_drift.features[age].p_value") == 0.003
+    assert fmt.parameter(runs[0], "data_drift.features[nope].statistic") is None

@@ -224,3 +224,28 @@ async def test_run_detail_sorts_features_by_statistic_with_the_test(tui_settings
         order = [text.index(squeeze(name)) for name in ("mm_high", "aa_mid", "zz_low")]
         assert order == sorted(order), text  # largest statistic first, whatever order they were recorded in
         assert re.search(r"mm_high\W*wasserstein\W*0\.9", text) and re.search(r"zz_low\W*psi\W*0\.02", text), text
+
+
+async def test_the_experiment_view_charts_one_features_statistic_over_runs(tui_settings, client):
+    from tui.widgets.charts import PointChart
+
+    experiment = client.new_experiment(unique("tui-feature-chart"))
+    runs = []
+    for minute in range(4):
+        run = drift("chart-model", minute=minute + 1, data=True)
+        run.data_drift.features[0].statistic = 0.1 * (minute + 1)
+        runs.append(run)
+    record(client, experiment.id, runs)
+    app = dashboard(tui_settings)
+    async with app.run_test(size=(120, 50)) as pilot:
+        screen = await open_experiment(pilot, experiment.name)
+        path = "data_drift.features[age].statistic"
+        for _ in range(10):  # p cycles through the numeric parameters, then each feature's statistic
+            await pilot.press("p")
+            await pilot.pause()
+            if screen.parameter == path:
+                break
+        assert screen.parameter == path
+        points = screen.query_one("#parameter", PointChart).points
+        assert sorted(round(point.y, 6) for point in points) == [0.1, 0.2, 0.3, 0.4]
+        assert f"{path} over time" in str(screen.query_one("#parameter-title").render())

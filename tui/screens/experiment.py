@@ -348,7 +348,7 @@ class ExperimentScreen(DashboardScreen):
     def action_parameter(self) -> None:
         paths: list[str] = []
         for drift_id in self.order[:200]:
-            paths.extend(p for p in fmt.parameter_paths(self.drifts[drift_id]) if p not in paths)
+            paths.extend(p for p in fmt.parameter_paths(self.drifts[drift_id]) + fmt.feature_paths(self.drifts[drift_id]) if p not in paths)
         if not paths:
             self.notify("no numeric parameters in the loaded runs", severity="warning")
             return

@@ -117,5 +117,6 @@ class DriftCharts(Vertical):
         self.query_one("#activity", Sparkline).data = activity(drifts) or [0.0]
         self.query_one("#activity-title", Label).update(f"activity: {len(drifts)} loaded runs")
         self.query_one("#rate", PointChart).points = drift_rate(drifts)
-        self.query_one("#parameter-title", Label).update(f"{parameter or 'no parameter chosen'} over time (p: next parameter; ● drift)")
+        # Text, not markup: a feature path's "[age]" would be read as a style.
+        self.query_one("#parameter-title", Label).update(Text(f"{parameter or 'no parameter chosen'} over time (p: next parameter; ● drift)"))
         self.query_one("#parameter", PointChart).points = parameter_series(drifts, parameter) if parameter else ()
