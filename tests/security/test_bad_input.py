@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import importlib
 import ssl
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
 import httpx
+import pymongo
 import pytest
 from bson import ObjectId
 from google.protobuf import descriptor, struct_pb2
@@ -23,7 +25,8 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drift_monitoring.v1 import drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc, user_pb2, user_pb2_grpc
+from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2, user_pb2_grpc
+from stack import Envoy, Server
 from tests.security.test_authorization_matrix import METHODS
 
 EXAMPLES = 30
@@ -180,26 +183,63 @@ def field_strategy(field: descriptor.FieldDescriptor, targets: Targets, depth: i
     return None
 
 
+# The module's own server and Envoy on a fresh database (overriding the session's db, envoy and channel):
+# snapshot() counts every experiment and user, and on the session's database (a thousand experiments by
+# now) each count is a FerretDB scan; on a fresh one it reads a handful. Same server build, same edge.
 @pytest.fixture(scope="module")
-def editor_world(channel, issuer, db):
-    """manager's experiment, editor granted EDIT on it, three drifts; stubs bound to editor's token."""
+def db(mongo_base: str) -> Iterator[pymongo.database.Database]:
+    name = f"dm_fuzz_{ObjectId()}"
+    client = pymongo.MongoClient(mongo_base, tz_aware=True)
+    yield client[name]
+    client.drop_database(name)
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def envoy(db, mongo_base: str, run_dir, issuer, ca_pem) -> Iterator[Envoy]:
+    server = Server(f"{mongo_base}/{db.name}", DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
+    try:
+        edge = Envoy(run_dir, "envoy-fuzz", server, issuer, ca_pem.parent, "--rate-limit", "100000")
+        yield edge
+        edge.stop()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def channel(envoy: Envoy, ca_pem) -> Iterator[grpc.Channel]:
+    with grpc.secure_channel(f"localhost:{envoy.port}", grpc.ssl_channel_credentials(ca_pem.read_bytes())) as channel:
+        yield channel
+
+
+@pytest.fixture(scope="module")
+def editor_stubs(channel, issuer):
+    """editor and manager registered; a stub for every service; auth(persona) metadata; editor's id."""
     def auth(persona: str) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {issuer.token(persona)}"),)
 
     users = user_pb2_grpc.UserServiceStub(channel)
     editor_id = users.RegisterUser(user_pb2.RegisterUserRequest(accept_terms=True), metadata=auth("editor"), timeout=10).id
     users.RegisterUser(user_pb2.RegisterUserRequest(accept_terms=True), metadata=auth("manager"), timeout=10)
-    experiments = experiment_pb2_grpc.ExperimentServiceStub(channel)
-    grant = experiment_pb2.Grant(entity=editor_id, level=experiment_pb2.ACCESS_LEVEL_EDIT)
-    experiment = experiments.CreateExperiment(experiment_pb2.CreateExperimentRequest(
-        experiment=experiment_pb2.Experiment(name=f"fuzzed-{ObjectId()}", grants=[grant])), metadata=auth("manager"), timeout=10)
-    drifts = drift_pb2_grpc.DriftServiceStub(channel)
-    made = [drifts.CreateDrift(drift_pb2.CreateDriftRequest(experiment_id=experiment.id, drift=drift_pb2.Drift(model=f"m{i}")),
-                               metadata=auth("manager"), timeout=10) for i in range(3)]
     # A stub for every service the matrix knows, new ones included, from its generated *_pb2_grpc module.
     services = {method.containing_service for method in METHODS.values()}
     stubs = {service.name: getattr(importlib.import_module(service.file.name.removesuffix(".proto").replace("/", ".") + "_pb2_grpc"),
                                    f"{service.name}Stub")(channel) for service in services}
+    return stubs, auth, editor_id
+
+
+@pytest.fixture
+def editor_world(editor_stubs):
+    """manager's experiment, editor granted EDIT on it, three drifts; stubs bound to editor's token.
+
+    A new experiment for each test: what one RPC's fuzzing stores there (a batch of 1,000 runs) would
+    otherwise be read back by every snapshot of every later RPC."""
+    stubs, auth, editor_id = editor_stubs
+    grant = experiment_pb2.Grant(entity=editor_id, level=experiment_pb2.ACCESS_LEVEL_EDIT)
+    experiment = stubs["ExperimentService"].CreateExperiment(experiment_pb2.CreateExperimentRequest(
+        experiment=experiment_pb2.Experiment(name=f"fuzzed-{ObjectId()}", grants=[grant])), metadata=auth("manager"), timeout=10)
+    made = [stubs["DriftService"].CreateDrift(drift_pb2.CreateDriftRequest(experiment_id=experiment.id, drift=drift_pb2.Drift(model=f"m{i}")),
+                                              metadata=auth("manager"), timeout=10) for i in range(3)]
     return stubs, auth("editor"), Targets(experiment.id, [d.id for d in made])
 
 
