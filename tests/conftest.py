@@ -12,6 +12,7 @@ import os
 import signal
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,26 @@ def envoy(run_dir: Path, server: Server, issuer: Issuer, ca_pem: Path) -> Iterat
     edge = Envoy(run_dir, "envoy", server, issuer, ca_pem.parent, "--rate-limit", "100000")
     yield edge
     edge.stop()
+
+
+@contextmanager
+def edge_of_its_own(mongo_base: str, run_dir: Path, issuer: Issuer, ca_pem: Path, name: str) -> Iterator[tuple[pymongo.database.Database, Envoy]]:
+    """A server and an Envoy on a fresh database of the session's FerretDB, dropped afterwards: for suites
+    whose checks read whole collections, which on the session's database (thousands of documents by the
+    time they run) cost FerretDB a scan each."""
+    database = f"dm_{name}_{uuid.uuid4().hex[:10]}"
+    client = pymongo.MongoClient(mongo_base, tz_aware=True)
+    server = Server(f"{mongo_base}/{database}", DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
+    try:
+        edge = Envoy(run_dir, f"envoy-{name}", server, issuer, ca_pem.parent, "--rate-limit", "100000")
+        try:
+            yield client[database], edge
+        finally:
+            edge.stop()
+    finally:
+        server.stop()
+        client.drop_database(database)
+        client.close()
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drift_monitoring.v1 import drift_pb2, experiment_pb2, user_pb2, user_pb2_grpc
-from stack import Envoy, Server
+from stack import Envoy
+from tests.conftest import edge_of_its_own
 from tests.security.test_authorization_matrix import METHODS
 
 EXAMPLES = 30
@@ -184,26 +185,21 @@ def field_strategy(field: descriptor.FieldDescriptor, targets: Targets, depth: i
 
 
 # The module's own server and Envoy on a fresh database (overriding the session's db, envoy and channel):
-# snapshot() counts every experiment and user, and on the session's database (a thousand experiments by
-# now) each count is a FerretDB scan; on a fresh one it reads a handful. Same server build, same edge.
+# snapshot() counts every experiment and user.
 @pytest.fixture(scope="module")
-def db(mongo_base: str) -> Iterator[pymongo.database.Database]:
-    name = f"dm_fuzz_{ObjectId()}"
-    client = pymongo.MongoClient(mongo_base, tz_aware=True)
-    yield client[name]
-    client.drop_database(name)
-    client.close()
+def own_edge(mongo_base, run_dir, issuer, ca_pem) -> Iterator[tuple[pymongo.database.Database, Envoy]]:
+    with edge_of_its_own(mongo_base, run_dir, issuer, ca_pem, "fuzz") as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
-def envoy(db, mongo_base: str, run_dir, issuer, ca_pem) -> Iterator[Envoy]:
-    server = Server(f"{mongo_base}/{db.name}", DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
-    try:
-        edge = Envoy(run_dir, "envoy-fuzz", server, issuer, ca_pem.parent, "--rate-limit", "100000")
-        yield edge
-        edge.stop()
-    finally:
-        server.stop()
+def db(own_edge) -> pymongo.database.Database:
+    return own_edge[0]
+
+
+@pytest.fixture(scope="module")
+def envoy(own_edge) -> Envoy:
+    return own_edge[1]
 
 
 @pytest.fixture(scope="module")

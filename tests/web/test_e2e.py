@@ -139,7 +139,7 @@ def test_manager_creates_watches_filters_charts_and_shares(browser, web_envoy, c
     page.screenshot("experiments-signed-in")
     page.label("Name").fill(name)
     page.label("Description").fill("made in Chromium")
-    page.role("button", "Create").click()
+    page.role("button", "Create", exact=True).click()  # not "Delete tui-created-…"
     page.role("heading", name).wait()
     experiment_id = page.url.split("/experiments/")[1].split("?")[0]
     page.css("summary:has-text('Edit name and description')").click()
@@ -287,7 +287,7 @@ def test_live_table_survives_network_loss_and_the_session_refreshes_and_ends(bro
     page = sign_in(browser, web_envoy, "manager", base=base)
     page.css("details.create summary").click()
     page.label("Name").fill(name)
-    page.role("button", "Create").click()
+    page.role("button", "Create", exact=True).click()  # not "Delete tui-created-…"
     page.css('[data-testid="live"]:has-text("live")').wait()
     settings = {"url": f"localhost:{web_envoy.port}", "ca_bundle": str(ca_pem), "token": issuer.token("manager"),
                 "state_dir": tmp_path / "spool", "timeout": 5}
