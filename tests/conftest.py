@@ -12,9 +12,9 @@ import os
 import signal
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pymongo
@@ -91,24 +91,37 @@ def envoy(run_dir: Path, server: Server, issuer: Issuer, ca_pem: Path) -> Iterat
     edge.stop()
 
 
-@contextmanager
-def edge_of_its_own(mongo_base: str, run_dir: Path, issuer: Issuer, ca_pem: Path, name: str) -> Iterator[tuple[pymongo.database.Database, Envoy]]:
-    """A server and an Envoy on a fresh database of the session's FerretDB, dropped afterwards: for suites
-    whose checks read whole collections, which on the session's database (thousands of documents by the
-    time they run) cost FerretDB a scan each."""
-    database = f"dm_{name}_{uuid.uuid4().hex[:10]}"
-    client = pymongo.MongoClient(mongo_base, tz_aware=True)
-    server = Server(f"{mongo_base}/{database}", DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
-    try:
-        edge = Envoy(run_dir, f"envoy-{name}", server, issuer, ca_pem.parent, "--rate-limit", "100000")
+def edge_of_its_own(name: str) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    """Module-scoped (own_edge, db, envoy) fixtures overriding the session's db and envoy: a server and an
+    Envoy on a fresh database of the session's FerretDB, dropped afterwards. For suites whose checks read
+    whole collections, which on the session's database (thousands of documents by the time they run) cost
+    FerretDB a scan each. A module takes them with `own_edge, db, envoy = edge_of_its_own("name")`."""
+
+    @pytest.fixture(scope="module")
+    def own_edge(mongo_base: str, run_dir: Path, issuer: Issuer, ca_pem: Path) -> Iterator[tuple[pymongo.database.Database, Envoy]]:
+        database = f"dm_{name}_{uuid.uuid4().hex[:10]}"
+        client = pymongo.MongoClient(mongo_base, tz_aware=True)
+        server = Server(f"{mongo_base}/{database}", DRIFT_MONITOR_TRUSTED_ISSUERS=issuer.url)
         try:
-            yield client[database], edge
+            edge = Envoy(run_dir, f"envoy-{name}", server, issuer, ca_pem.parent, "--rate-limit", "100000")
+            try:
+                yield client[database], edge
+            finally:
+                edge.stop()
         finally:
-            edge.stop()
-    finally:
-        server.stop()
-        client.drop_database(database)
-        client.close()
+            server.stop()
+            client.drop_database(database)
+            client.close()
+
+    @pytest.fixture(scope="module")
+    def db(own_edge: tuple[pymongo.database.Database, Envoy]) -> pymongo.database.Database:
+        return own_edge[0]
+
+    @pytest.fixture(scope="module")
+    def envoy(own_edge: tuple[pymongo.database.Database, Envoy]) -> Envoy:
+        return own_edge[1]
+
+    return own_edge, db, envoy
 
 
 @pytest.fixture(scope="session")

@@ -15,26 +15,13 @@ import pymongo
 import pytest
 
 from drift_monitoring import Client
-from stack import ROOT, Envoy
+from stack import ROOT
 from tests.conftest import edge_of_its_own
 
 
 # A server and Envoy of the module's own on a fresh database (overriding the session's db and envoy):
 # fixtures.snapshot() reads every document of the database, four times a test.
-@pytest.fixture(scope="module")
-def own_edge(mongo_base, run_dir, issuer, ca_pem) -> Iterator[tuple[pymongo.database.Database, Envoy]]:
-    with edge_of_its_own(mongo_base, run_dir, issuer, ca_pem, "migration") as pair:
-        yield pair
-
-
-@pytest.fixture(scope="module")
-def db(own_edge) -> pymongo.database.Database:
-    return own_edge[0]
-
-
-@pytest.fixture(scope="module")
-def envoy(own_edge) -> Envoy:
-    return own_edge[1]
+own_edge, db, envoy = edge_of_its_own("migration")
 
 
 @pytest.fixture

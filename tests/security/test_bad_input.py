@@ -17,7 +17,6 @@ from typing import Any
 
 import grpc
 import httpx
-import pymongo
 import pytest
 from bson import ObjectId
 from google.protobuf import descriptor, struct_pb2
@@ -186,20 +185,7 @@ def field_strategy(field: descriptor.FieldDescriptor, targets: Targets, depth: i
 
 # The module's own server and Envoy on a fresh database (overriding the session's db, envoy and channel):
 # snapshot() counts every experiment and user.
-@pytest.fixture(scope="module")
-def own_edge(mongo_base, run_dir, issuer, ca_pem) -> Iterator[tuple[pymongo.database.Database, Envoy]]:
-    with edge_of_its_own(mongo_base, run_dir, issuer, ca_pem, "fuzz") as pair:
-        yield pair
-
-
-@pytest.fixture(scope="module")
-def db(own_edge) -> pymongo.database.Database:
-    return own_edge[0]
-
-
-@pytest.fixture(scope="module")
-def envoy(own_edge) -> Envoy:
-    return own_edge[1]
+own_edge, db, envoy = edge_of_its_own("fuzz")
 
 
 @pytest.fixture(scope="module")
