@@ -8,10 +8,11 @@ from typing import Any
 
 import grpc
 from bson import ObjectId
-from google.protobuf import empty_pb2
+from google.protobuf import empty_pb2, json_format
 from pymongo import DESCENDING
 
 from drift_monitoring.v1 import alert_pb2, alert_pb2_grpc
+from server import audit
 from server.alerts import rules, signing
 from server.alerts.outbox import Outbox
 from server.db import now
@@ -47,6 +48,14 @@ def _page(request: Any, default: int, high: int) -> int:
     if request.page_size < 0:
         raise invalid("page_size", "must not be negative")
     return min(request.page_size or default, high)
+
+
+def _audited(doc: dict[str, Any], paths: tuple[str, ...] | list[str] = rules.MASK_PATHS) -> dict[str, Any]:
+    """A rule's fields for the audit trail, as callers see them (no secret, Slack URLs redacted)."""
+    shown = json_format.MessageToDict(rules.rule_to_proto(doc), preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    # A webhook's secret field is always empty here: leave it out rather than record "secret": "".
+    shown["channel"] = {kind: {k: v for k, v in fields.items() if k != "secret"} for kind, fields in shown.get("channel", {}).items()}
+    return {path: shown.get(path) for path in paths}
 
 
 def firing_to_proto(doc: dict[str, Any]) -> alert_pb2.AlertFiring:
@@ -90,6 +99,18 @@ class AlertService(alert_pb2_grpc.AlertServiceServicer):
             raise not_found("alert rule")
         return doc
 
+    async def _audit(self, context: grpc.aio.ServicerContext, action: str, rule: dict[str, Any], *,
+                     before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+        """Record a change of a rule (after it is made); an admin acting without MANAGE of their own is marked."""
+        caller = await self.deps.caller(context)
+
+        def write() -> None:
+            experiment = load_experiment(rule["experiment"]) or {"_id": rule["experiment"]}
+            audit.record(caller, action, experiment=experiment, target=str(rule["_id"]), before=before, after=after,
+                         override=audit.admin_override(experiment, caller, Level.MANAGE))
+
+        await self.deps.db.run(write)
+
     @unary
     async def CreateAlertRule(self, request: alert_pb2.CreateAlertRuleRequest, context: grpc.aio.ServicerContext) -> alert_pb2.AlertRule:
         experiment = await self._experiment(request.experiment_id, context, Level.MANAGE)
@@ -105,6 +126,7 @@ class AlertService(alert_pb2_grpc.AlertServiceServicer):
             doc["secrets"] = [{"secret": secret, "expire_time": None}]
         conform(AlertRule, doc)
         await self.deps.db.run(self._insert, doc)
+        await self._audit(context, "alert_rule.create", doc, after=_audited(doc))
         return rules.rule_to_proto(doc, secret=secret)
 
     def _insert(self, doc: dict[str, Any]) -> None:
@@ -162,6 +184,9 @@ class AlertService(alert_pb2_grpc.AlertServiceServicer):
         updated = {**doc, **changes}
         conform(AlertRule, updated)
         await self.deps.db.run(_rules().update_one, {"_id": doc["_id"]}, {"$set": changes})
+        before, after = _audited(doc, paths), _audited(updated, paths)
+        if before != after:
+            await self._audit(context, "alert_rule.update", doc, before=before, after=after)
         return rules.rule_to_proto(updated, await self.deps.db.run(rule_state, doc["_id"]), secret=secret)
 
     @unary
@@ -174,6 +199,7 @@ class AlertService(alert_pb2_grpc.AlertServiceServicer):
             AlertNotification._get_collection().delete_many({"rule": doc["_id"]})
 
         await self.deps.db.run(delete)
+        await self._audit(context, "alert_rule.delete", doc, before=_audited(doc))
         return empty_pb2.Empty()
 
     @unary
@@ -205,6 +231,7 @@ class AlertService(alert_pb2_grpc.AlertServiceServicer):
         secrets = [{"secret": secret, "expire_time": None}, *kept][:3]
         conform(AlertRule, {"secrets": secrets, "update_time": moment}, partial=True)
         await self.deps.db.run(_rules().update_one, {"_id": doc["_id"]}, {"$set": {"secrets": secrets, "update_time": moment}})
+        await self._audit(context, "alert_rule.rotate_secret", doc, after={"previous_secret_expire_time": until})
         response = alert_pb2.RotateAlertRuleSecretResponse(secret=secret)
         response.previous_secret_expire_time.FromDatetime(until)
         return response

@@ -33,8 +33,9 @@ async def test_sharing_changes_and_deletes_are_recorded_with_before_and_after(pe
     await manager.delete_drift(experiment.id, scenario.private_drift_id)
 
     events = list((await manager.audit_events(experiment.id)).audit_events)
-    assert [e.action for e in events] == ["drift.delete", "experiment.sharing", "experiment.sharing"]  # newest first
-    deleted, granted, published = events
+    # newest first; the scenario's setup made an alert rule
+    assert [e.action for e in events] == ["drift.delete", "experiment.sharing", "experiment.sharing", "alert_rule.create"]
+    deleted, granted, published, _ = events
     assert published.actor_id == manager.id and published.actor_name == manager.persona.display_name
     assert _plain(published.before)["public"] is False and _plain(published.after)["public"] is True
     assert {"entity": "urn:example:auditors", "level": 2.0} in _plain(granted.after)["grants"]
@@ -55,9 +56,36 @@ async def test_sharing_changes_and_deletes_are_recorded_with_before_and_after(pe
 async def test_an_admin_acting_without_own_rights_is_marked(people, scenario):
     admin, manager = people["admin"], people["manager"]
     await admin.update_experiment(scenario.private.id, ["description"], description="admin was here")
-    [entry] = (await manager.audit_events(scenario.private.id)).audit_events
+    entry, setup = (await manager.audit_events(scenario.private.id)).audit_events
+    assert setup.action == "alert_rule.create"  # the scenario's rule
     assert (entry.action, entry.admin_override, entry.actor_id) == ("experiment.update", True, admin.id)
     assert _plain(entry.before) == {"description": "secret plans"} and _plain(entry.after) == {"description": "admin was here"}
+
+
+async def test_rule_changes_are_recorded_without_their_secrets(people, scenario):
+    from drift_monitoring.v1 import alert_pb2
+    from tests.integration.conftest import sample_rule_request
+
+    manager, admin = people["manager"], people["admin"]
+    rule = await manager.alerts.CreateAlertRule(sample_rule_request(scenario.private.id, "https://alerts.invalid/audited"))
+    renamed = alert_pb2.AlertRule(id=rule.id, experiment_id=scenario.private.id, display_name="renamed", disabled=True)
+    await manager.alerts.UpdateAlertRule(alert_pb2.UpdateAlertRuleRequest(rule=renamed, update_mask={"paths": ["display_name", "disabled"]}))
+    await manager.alerts.UpdateAlertRule(alert_pb2.UpdateAlertRuleRequest(rule=renamed, update_mask={"paths": ["display_name"]}))  # no change
+    rotated = await manager.alerts.RotateAlertRuleSecret(alert_pb2.RotateAlertRuleSecretRequest(experiment_id=scenario.private.id, rule_id=rule.id))
+    await admin.alerts.DeleteAlertRule(alert_pb2.DeleteAlertRuleRequest(experiment_id=scenario.private.id, rule_id=rule.id))
+
+    events = [e for e in (await manager.audit_events(scenario.private.id)).audit_events if e.target == rule.id]
+    assert [e.action for e in events] == ["alert_rule.delete", "alert_rule.rotate_secret", "alert_rule.update", "alert_rule.create"]
+    deleted, rotation, update, created = events
+    assert _plain(created.after)["channel"] == {"webhook": {"url": "https://alerts.invalid/audited"}}
+    assert _plain(created.after)["display_name"] == "drift" and "before" not in _plain(created)
+    assert _plain(update.before) == {"display_name": "drift", "disabled": False}
+    assert _plain(update.after) == {"display_name": "renamed", "disabled": True}
+    assert "previous_secret_expire_time" in _plain(rotation.after)
+    assert _plain(deleted.before)["display_name"] == "renamed" and deleted.actor_id == admin.id and deleted.admin_override
+    for event in events:  # neither the first secret nor the rotated one is ever written down
+        text = str(_plain(event))
+        assert rule.channel.webhook.secret not in text and rotated.secret not in text
 
 
 async def test_only_managers_and_admins_read_it(people, scenario):
