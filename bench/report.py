@@ -78,7 +78,8 @@ def main() -> None:
         figure.savefig(RESULTS / f"query_scale{suffix}.png", dpi=100)
     if machine:
         lines = [f"Machine: {machine['cpus']} cores ({machine['cpu']}), {machine['memory_gib']} GiB, Python {machine['python']}, "
-                 f"{machine['date']}; database: FerretDB v1.24.2 on SQLite; MLflow on SQLite.", "", *lines]
+                 f"newest section {machine['date']}; database: FerretDB v1.24.2 (on PostgreSQL from 2026-12-02, on SQLite before: "
+                 f"each section's date is in its JSON file); MLflow on SQLite.", "", *lines]
     (RESULTS / f"SUMMARY{suffix}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
