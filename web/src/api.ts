@@ -2,6 +2,7 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import type { Auth } from "./auth/oidc";
+import { AlertService } from "@gen/drift_monitoring/v1/alert_pb";
 import { AuditService } from "@gen/drift_monitoring/v1/audit_pb";
 import { DriftService } from "@gen/drift_monitoring/v1/drift_pb";
 import { ExperimentService } from "@gen/drift_monitoring/v1/experiment_pb";
@@ -13,6 +14,7 @@ export interface Api {
   drifts: Client<typeof DriftService>;
   users: Client<typeof UserService>;
   audit: Client<typeof AuditService>;
+  alerts: Client<typeof AlertService>;
 }
 
 export function makeApi(auth: Auth, baseUrl = location.origin): Api {
@@ -36,6 +38,7 @@ export function makeApi(auth: Auth, baseUrl = location.origin): Api {
     drifts: createClient(DriftService, transport),
     users: createClient(UserService, transport),
     audit: createClient(AuditService, transport),
+    alerts: createClient(AlertService, transport),
   };
 }
 

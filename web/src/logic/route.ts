@@ -1,9 +1,9 @@
 // The URL is the state: every view, filter, sort order, open run and chart axis is a deep link.
 import { EMPTY_QUERY, STATUSES, type DriftQuery, type Status } from "./filters";
 
-export type Tab = "drifts" | "chart" | "sharing";
+export type Tab = "drifts" | "chart" | "alerts" | "sharing";
 export type Visibility = "" | "public" | "private";
-export const TABS: Tab[] = ["drifts", "chart", "sharing"];
+export const TABS: Tab[] = ["drifts", "chart", "alerts", "sharing"];
 // Newest first by when the jobs ran (a spooled run stored a week late sorts where it ran).
 export const ORDERS = ["start_time desc", "start_time", "create_time desc", "update_time desc", "model", "status"] as const;
 
@@ -34,7 +34,7 @@ export function parseRoute(url: URL): Route {
     return { page: "experiments", search: p.get("q") ?? "", ...(visibility === "public" || visibility === "private" ? { visibility } : {}) };
   }
   if (path === "/callback") return { page: "callback" };
-  const match = /^\/experiments\/([^/]+)(?:\/(drifts|chart|sharing))?$/.exec(path);
+  const match = /^\/experiments\/([^/]+)(?:\/(drifts|chart|alerts|sharing))?$/.exec(path);
   if (!match) return { page: "not-found", path };
   const status = (p.get("status") ?? "").split(",").filter((s): s is Status => (STATUSES as readonly string[]).includes(s));
   const order = p.get("order") ?? DEFAULT_ORDER;
