@@ -16,13 +16,14 @@ from drift_monitoring.auth import token_source
 from drift_monitoring.client import Client
 from drift_monitoring.errors import RETRYABLE, AuthenticationError, NotRegisteredError, UnavailableError, from_rpc_error
 from drift_monitoring.settings import Settings
-from drift_monitoring.v1 import drift_pb2, experiment_pb2
+from drift_monitoring.v1 import alert_pb2, drift_pb2, experiment_pb2
 
 from tui import format as fmt
 
 LIST_TIMEOUT = 60.0  # seconds for one listing: a big experiment on a slow database is slow, not broken
 SUMMARY_RUNS = 100  # runs looked at per experiment for the list's "last run" and drift share
 PAGE_SIZE = 100
+RECENT_FIRINGS = 50  # the alerts screen shows one page of the newest firings
 
 CONNECTED, CONNECTING, RECONNECTING, OFFLINE = "connected", "connecting", "reconnecting", "offline"
 
@@ -143,6 +144,16 @@ class Backend:
         )
         page = self._list(self.client.drifts.ListDrifts, request)
         return Page(list(page.drifts), page.next_page_token)  # type: ignore[attr-defined]
+
+    def alert_rules(self, experiment_id: str) -> list[alert_pb2.AlertRule]:
+        """An experiment's alert rules (at most 100, so one page); needs EDIT: PermissionDeniedError below."""
+        request = alert_pb2.ListAlertRulesRequest(experiment_id=experiment_id, page_size=100)
+        return list(self._list(self.client.alerts.ListAlertRules, request).rules)  # type: ignore[attr-defined]
+
+    def alert_firings(self, experiment_id: str, page_size: int = RECENT_FIRINGS) -> list[alert_pb2.AlertFiring]:
+        """The newest firings (and resolutions) of the experiment's rules, with their delivery; needs EDIT."""
+        request = alert_pb2.ListAlertFiringsRequest(experiment_id=experiment_id, page_size=page_size)
+        return list(self._list(self.client.alerts.ListAlertFirings, request).firings)  # type: ignore[attr-defined]
 
     def close(self) -> None:
         self.client.close()

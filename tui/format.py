@@ -10,7 +10,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from drift_monitoring.v1 import drift_pb2, experiment_pb2
+from drift_monitoring.v1 import alert_pb2, drift_pb2, experiment_pb2
 
 RESULTS = ("concept_drift", "data_drift", "result")
 
@@ -129,3 +129,81 @@ def feature_paths(drift: drift_pb2.Drift) -> list[str]:
     feature's statistic over runs."""
     return [f"{field}.features[{f.feature}].statistic" for field in RESULTS if drift.HasField(field)
             for f in getattr(drift, field).features[:MAX_FEATURES]]
+
+
+# -- alert rules and firings (docs/alerts.md) -------------------------------------------------------------
+
+UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+def duration(seconds: float) -> str:
+    """A duration in the largest unit it is a whole number of: 3600 -> 1h, 90 -> 90s."""
+    whole = int(seconds)
+    for unit, size in UNITS:
+        if whole and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{seconds:g}s"
+
+
+def _kind(kind: int) -> str:
+    """Which result counts as drift, when not any of them: " (concept)"."""
+    if kind in (alert_pb2.DRIFT_KIND_UNSPECIFIED, alert_pb2.DRIFT_KIND_ANY):
+        return ""
+    return f" ({alert_pb2.DriftKind.Name(kind).removeprefix('DRIFT_KIND_').lower()})"
+
+
+def condition(rule: alert_pb2.AlertRule) -> str:
+    """A rule's condition in words, with its filter: "3 of the last 5 runs drifted where model = m"."""
+    c = rule.condition
+    which = c.WhichOneof("kind")
+    if which == "drift_detected":
+        text = "latest run drifted" + _kind(c.drift_detected.kind)
+    elif which == "feature_detected":
+        text = f"latest run drifted on {', '.join(c.feature_detected.features)}" + _kind(c.feature_detected.kind)
+    elif which == "k_of_n":
+        text = f"{c.k_of_n.k} of the last {c.k_of_n.n} runs drifted" + _kind(c.k_of_n.kind)
+    elif which == "drift_rate":
+        rate = c.drift_rate
+        text = f"≥ {rate.threshold:.0%} of runs in {duration(rate.window.ToTimedelta().total_seconds())} drifted"
+        text += (f" (≥ {rate.min_runs} runs)" if rate.min_runs > 1 else "") + _kind(rate.kind)
+    elif which == "run_failed":
+        text = "latest run failed"
+    elif which == "run_lost":
+        text = "latest run lost"
+    elif which == "no_run":
+        text = f"no run for {duration(c.no_run.period.ToTimedelta().total_seconds())}"
+    else:
+        text = "-"
+    return f"{text} where {rule.filter}" if rule.filter else text
+
+
+def channel(rule: alert_pb2.AlertRule) -> str:
+    """The channel's kind and where it goes, briefly: "webhook hooks.example.org", "email (2)"."""
+    ch = rule.channel
+    which = ch.WhichOneof("kind")
+    if which in ("webhook", "slack"):
+        url = getattr(ch, which).url
+        host = url.split("://", 1)[-1].split("/", 1)[0]
+        return f"{which} {host}".rstrip()
+    if which == "email":
+        return f"email ({len(ch.email.to)})"
+    return "-"
+
+
+def alert_state(state: int) -> str:
+    return alert_pb2.AlertState.Name(state).removeprefix("ALERT_STATE_").lower().replace("unspecified", "-")
+
+
+def delivery(firing: alert_pb2.AlertFiring) -> str:
+    """How the notification's delivery went: "delivered", "failed (404)", "pending, 2 attempts"."""
+    status = alert_pb2.AlertDeliveryStatus.Name(firing.delivery_status).removeprefix("ALERT_DELIVERY_STATUS_").lower()
+    status = status.replace("unspecified", "-")
+    attempts = len(firing.attempts)
+    last = firing.attempts[-1] if attempts else None
+    if status == "delivered":
+        return status
+    if status == "failed" and last is not None:
+        return f"failed ({last.status_code or last.detail or 'no answer'})"
+    if status == "pending" and attempts:
+        return f"pending, {attempts} attempt{'s' if attempts > 1 else ''}"
+    return status

@@ -39,6 +39,7 @@ class ExperimentScreen(DashboardScreen):
         Binding("s", "sort", "Sort"),
         Binding("c", "charts", "Charts"),
         Binding("p", "parameter", "Chart param", show=False),
+        Binding("a", "alerts", "Alerts"),
         Binding("r", "reload", "Reload"),
     ]
 
@@ -356,6 +357,11 @@ class ExperimentScreen(DashboardScreen):
         charts = self.query_one(DriftCharts)
         charts.display = True
         self.redraw()
+
+    def action_alerts(self) -> None:
+        from tui.screens.alerts import AlertsScreen
+
+        self.app.push_screen(AlertsScreen(self.experiment))
 
     @on(DataTable.RowSelected, "#drifts")
     def open_run(self, event: DataTable.RowSelected) -> None:
