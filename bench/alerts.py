@@ -30,6 +30,7 @@ from google.protobuf import field_mask_pb2
 from bench.common import ROOT, latency, save
 from drift_monitoring.v1 import alert_pb2, alert_pb2_grpc, drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc
 from stack import Stack, free_port
+from tests.alerts.receivers import records
 
 C = alert_pb2.AlertCondition
 COMPLETED = drift_pb2.DRIFT_STATUS_COMPLETED
@@ -70,9 +71,7 @@ class Receiver:
         return f"https://localhost:{self.port}/ok/{path}"
 
     def requests(self, path: str) -> list[dict[str, Any]]:
-        if not self.log.exists():
-            return []
-        return [r for r in map(json.loads, self.log.read_text().splitlines()) if r["path"] == f"/ok/{path}"]
+        return [r for r in records(self.log) if r["path"] == f"/ok/{path}"]
 
     def wait(self, path: str, count: int, timeout: float = 30) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout

@@ -19,6 +19,7 @@ import pytest
 
 from drift_monitoring.v1 import alert_pb2, alert_pb2_grpc, drift_pb2, drift_pb2_grpc, experiment_pb2, experiment_pb2_grpc
 from stack import ROOT, Stack, free_port
+from tests.alerts.receivers import records
 
 SMTP_USER, SMTP_PASSWORD = "alerts", "smtp-" + uuid.uuid4().hex
 
@@ -34,9 +35,7 @@ class Receiver:
         return f"https://localhost:{self.port}/{path.strip('/')}"
 
     def requests(self, prefix: str = "") -> list[dict[str, Any]]:
-        if not self.log.exists():
-            return []
-        found = [json.loads(line) for line in self.log.read_text().splitlines() if line]
+        found = records(self.log)
         return [r for r in found if r.get("path", "").startswith("/" + prefix.strip("/"))] if prefix else found
 
     def wait(self, prefix: str, check: Callable[[list[dict[str, Any]]], bool], timeout: float = 20) -> list[dict[str, Any]]:

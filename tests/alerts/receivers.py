@@ -18,6 +18,16 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
+
+
+def records(log: Path) -> list[dict[str, Any]]:
+    """A receiver log's records, one JSON line each. A reader can catch a record half written (a large body
+    takes several writes): the last line is taken only once its newline is there."""
+    if not log.exists():
+        return []
+    text = log.read_text()
+    return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines() if line]
 
 
 def https(port: int, cert: str, key: str, log: Path, control: Path) -> None:

@@ -22,6 +22,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from drift_monitoring.v1 import alert_pb2, drift_pb2
 from server.alerts import net
 from stack import ROOT, free_port
+from tests.alerts.receivers import records
 from tests.alerts.test_conditions import types, verified
 
 C = alert_pb2.AlertCondition
@@ -128,7 +129,7 @@ def test_email_over_starttls_with_authentication(api, mailbox):
     while not (log.exists() and rule.id in log.read_text()):
         assert time.monotonic() < deadline, "no mail arrived"
         time.sleep(0.1)
-    mail = [json.loads(line) for line in log.read_text().splitlines() if rule.id in line][0]
+    mail = next(m for m in records(log) if rule.id in json.dumps(m))
     assert mail["tls"] and mail["authenticated"] and mail["to"] == ["ops@example.org"] and mail["from"] == "drift-monitor@example.org"
     message = email.message_from_string(mail["data"])
     assert " ".join(message["Subject"].split()).startswith("mail rule FIRING: run") and "disk full" in message.get_payload()

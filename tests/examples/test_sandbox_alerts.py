@@ -26,6 +26,7 @@ from drift_monitoring import Client
 from drift_monitoring.v1 import drift_pb2
 from sandbox import alerts
 from stack import ROOT, Envoy, Issuer, Server, free_port
+from tests.alerts.receivers import records
 
 MAIL = "sandbox@example.org"
 
@@ -72,7 +73,7 @@ def sandbox_client(mongo_base: str, run_dir: Path, issuer: Issuer, ca_pem: Path,
 def wait_for(log: Path, check: Callable[[list[dict[str, Any]]], bool], timeout: float = 60) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while True:
-        found = [json.loads(line) for line in log.read_text().splitlines() if line] if log.exists() else []
+        found = records(log)
         if check(found):
             return found
         if time.monotonic() > deadline:
